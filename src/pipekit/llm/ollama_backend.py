@@ -1,0 +1,93 @@
+"""Chat over the Ollama API with the `ollama` package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import ollama
+
+from . import errors
+from .messages import to_ollama
+from .types import ChatChunk, ChatOptions, LLMConfig, ToolCall
+
+
+class OllamaBackend:
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+        self._client = ollama.Client(host=config.base_url, timeout=config.timeout_s)
+
+    def stream(
+        self, messages: list[dict], options: ChatOptions, tools: list[dict] | None = None
+    ) -> Iterator[ChatChunk]:
+        finished = False
+        with self._translated_errors():
+            response = self._client.chat(
+                model=self.config.model,
+                messages=to_ollama(messages),
+                tools=tools or None,
+                stream=True,
+                options=_ollama_options(options),
+            )
+            for part in response:
+                chunk = _chunk(part)
+                finished = finished or chunk.done
+                yield chunk
+        if not finished:
+            raise errors.cut_off(self.config, "the stream ended before the model said it was done")
+
+    def list_models(self) -> list[str]:
+        with self._translated_errors():
+            return [model.model for model in self._client.list().models if model.model]
+
+    def _translated_errors(self):
+        return translated_errors(self.config)
+
+
+@contextmanager
+def translated_errors(config: LLMConfig) -> Iterator[None]:
+    """Turn client exceptions into LLMError with a message for the chat."""
+    try:
+        yield
+    except ollama.ResponseError as exc:
+        if exc.status_code == 404:
+            raise errors.model_missing(config) from exc
+        if exc.status_code == -1:  # an {"error": ...} line inside a running stream
+            raise errors.cut_off(config, f"the server reported: {exc.error}") from exc
+        raise errors.rejected(config, exc.status_code, str(exc.error)) from exc
+    except (ConnectionError, httpx.ConnectError) as exc:
+        raise errors.unreachable(config, "connection refused") from exc
+    except httpx.TimeoutException as exc:
+        raise errors.timed_out(config) from exc
+    except httpx.TransportError as exc:
+        raise errors.cut_off(config, f"the connection broke ({type(exc).__name__})") from exc
+
+
+def _ollama_options(options: ChatOptions) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if options.temperature is not None:
+        result["temperature"] = options.temperature
+    if options.max_tokens:
+        result["num_predict"] = options.max_tokens
+    if options.context_length:
+        result["num_ctx"] = options.context_length
+    if options.stop:
+        result["stop"] = list(options.stop)
+    return result
+
+
+def _chunk(part: ollama.ChatResponse) -> ChatChunk:
+    message = part.message
+    calls = [
+        ToolCall(name=call.function.name, arguments=dict(call.function.arguments or {}))
+        for call in (message.tool_calls or [])
+    ]
+    return ChatChunk(
+        text=message.content or "",
+        tool_calls=calls,
+        done=bool(part.done),
+        prompt_tokens=part.prompt_eval_count,
+        completion_tokens=part.eval_count,
+    )
