@@ -1,0 +1,1 @@
+"""Running and securing the upstream pipelines server."""

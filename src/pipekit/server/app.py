@@ -1,0 +1,62 @@
+"""Build the served app: upstream's FastAPI app with pipekit's loader, auth and valve route."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from . import upstream as upstream_server
+from . import valves_routes
+from .auth import BearerKeyMiddleware
+from .loader import PipelineLoader
+
+log = logging.getLogger(__name__)
+
+# Each streaming reply holds a worker thread while it waits for the model's next token;
+# anyio's default of 40 would queue the 41st concurrent chat behind the others.
+WORKER_THREADS = 256
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    pipelines_dir: Path
+    api_key: str
+    worker_threads: int = WORKER_THREADS
+
+
+def build_app(config: ServerConfig) -> FastAPI:
+    """Import upstream with our settings and wrap it. Call once per process."""
+    os.environ["PIPELINES_DIR"] = str(config.pipelines_dir)
+    os.environ["PIPELINES_API_KEY"] = config.api_key
+    upstream = upstream_server.import_main()
+
+    loader = PipelineLoader(upstream, config.pipelines_dir)
+    # Upstream's lifespan and reload() look these up as module globals at call time.
+    upstream.on_startup = loader.load_all
+    app: FastAPI = upstream.app
+    app.state.pipekit_loader = loader
+
+    upstream_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = config.worker_threads
+        async with upstream_lifespan(application) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+    @app.get("/pipekit/status")
+    async def pipekit_status() -> dict:
+        """Which pipelines loaded and which failed, with the reason."""
+        return loader.report.as_dict()
+
+    valves_routes.install(app, upstream, config.pipelines_dir)
+    app.add_middleware(BearerKeyMiddleware, api_key=config.api_key)
+    return app

@@ -1,0 +1,89 @@
+"""Valve updates that keep the fields a request leaves out.
+
+Upstream builds the valves from the request body alone, so a partial update resets every
+omitted valve to its default; it also answers a bad value with HTTP 500. This route merges
+the request over the live valves, validates, reports each bad or unknown field with 422,
+and changes nothing unless every field is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+
+from .loader import valves_path
+
+
+def install(app: FastAPI, upstream: ModuleType, pipelines_dir: Path) -> None:
+    async def update_valves(pipeline_id: str, request: Request) -> Any:
+        pipeline = upstream.PIPELINE_MODULES.get(pipeline_id)
+        valves = getattr(pipeline, "valves", None)
+        if not isinstance(valves, BaseModel):
+            raise HTTPException(404, f"Pipeline {pipeline_id} not found or has no valves")
+        try:
+            changes = json.loads(await request.body() or b"{}")
+        except ValueError as error:
+            raise HTTPException(400, f"The request body is not JSON: {error}") from error
+        if not isinstance(changes, dict):
+            raise HTTPException(422, "Send a JSON object of valve names and values.")
+        try:
+            updated = validated(valves, changes)
+        except InvalidValves as error:
+            return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
+        pipeline.valves = updated
+        _write_atomically(
+            valves_path(pipelines_dir, upstream.PIPELINE_NAMES[pipeline_id]), updated.model_dump()
+        )
+        if hasattr(pipeline, "on_valves_updated"):
+            await pipeline.on_valves_updated()
+        return updated.model_dump()
+
+    # Ahead of upstream's routes of the same path, which would otherwise match first.
+    for path in ("/{pipeline_id}/valves/update", "/v1/{pipeline_id}/valves/update"):
+        app.router.routes.insert(0, APIRoute(path, update_valves, methods=["POST"]))
+
+
+class InvalidValves(ValueError):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        super().__init__(f"Valves not changed. {summary}")
+        self.problems = problems
+
+
+def validated(valves: BaseModel, changes: dict[str, Any]) -> BaseModel:
+    """The live valves with `changes` applied; InvalidValves names every bad field."""
+    model = type(valves)
+    problems = [
+        {"field": key, "message": "unknown valve"}
+        for key in changes
+        if key not in model.model_fields
+    ]
+    merged = {**valves.model_dump(), **changes}
+    try:
+        updated = model(**merged)
+    except ValidationError as error:
+        problems += [
+            {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+            for problem in error.errors()
+        ]
+        updated = None
+    if problems:
+        raise InvalidValves(problems)
+    return updated
+
+
+def _write_atomically(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".valves-")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump(data, file, ensure_ascii=False, indent=2)
+    os.replace(temporary, path)
