@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One INFO line per HTTP request drowns what the command itself has to say.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return int(args.handler(args) or 0)
 
 
