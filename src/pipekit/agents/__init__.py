@@ -1,0 +1,1 @@
+"""Agents: the tool-calling loop, typed tools, web search and the tool-output firewall."""
