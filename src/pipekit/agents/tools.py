@@ -11,7 +11,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -19,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 class ToolInputError(ValueError):
     """The model called a tool with arguments that do not fit its schema."""
+
+
+@dataclass
+class ToolResult:
+    """What a tool gives back: text for the model, and events for the chat (e.g. sources)."""
+
+    text: str
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class Tool:
     writes: bool = False
     origin: str = "builtin"  # or "mcp:<server name>"
     arguments_model: type[BaseModel] | None = None
+    # Status line while it runs, formatted with the arguments: "Searching the web for {query}".
+    progress: str = ""
 
     def schema(self) -> dict[str, Any]:
         """The function schema both Ollama and OpenAI-compatible servers accept in `tools`."""
@@ -54,14 +64,30 @@ class Tool:
             )
             raise ToolInputError(f"Invalid arguments for {self.name}: {problems}") from error
 
-    def invoke(self, arguments: dict[str, Any]) -> str:
-        """Validate, run, and return the result as text for the model."""
+    def invoke(self, arguments: dict[str, Any]) -> ToolResult:
+        """Validate, run, and return the result as text for the model (plus chat events)."""
         result = self.run(**self.validate(arguments))
-        return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+        if isinstance(result, ToolResult):
+            return result
+        if isinstance(result, str):
+            return ToolResult(result)
+        return ToolResult(json.dumps(result, ensure_ascii=False, default=str))
+
+    def progress_text(self, arguments: dict[str, Any]) -> str:
+        if self.progress:
+            try:
+                return self.progress.format(**arguments)
+            except (KeyError, IndexError, ValueError):
+                pass
+        return f"Calling {self.name}"
 
 
 def tool(
-    function: Callable[..., Any] | None = None, *, name: str | None = None, writes: bool = False
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    writes: bool = False,
+    progress: str = "",
 ) -> Any:
     """Decorator (bare or with options) turning a typed function into a `Tool`."""
 
@@ -74,6 +100,7 @@ def tool(
             run=target,
             writes=writes,
             arguments_model=model,
+            progress=progress,
         )
 
     return build(function) if function is not None else build

@@ -56,9 +56,7 @@ def chat_backend(config: LLMConfig) -> ChatBackend:
     raise LLMError(f"⚠️ Unknown model backend `{config.backend}`: use `ollama` or `openai`.")
 
 
-def stream_text(
-    backend: ChatBackend, messages: list[dict], options: ChatOptions
-) -> Iterator[str]:
+def stream_text(backend: ChatBackend, messages: list[dict], options: ChatOptions) -> Iterator[str]:
     """Just the answer's text, as it streams."""
     for chunk in backend.stream(messages, options):
         if chunk.text:

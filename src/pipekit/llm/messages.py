@@ -1,7 +1,14 @@
-"""Open WebUI messages (content as a string or a list of text/image parts) for each backend."""
+"""Open WebUI messages (content as a string or a list of text/image parts) for each backend.
+
+Tool calls are kept in one neutral shape while an agent runs: an assistant message with
+`tool_calls: [{"id", "type": "function", "function": {"name", "arguments": {...}}}]` and
+tool results as `{"role": "tool", "tool_call_id", "name", "content"}`; each backend's
+converter turns them into what that server expects.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -46,17 +53,44 @@ def to_ollama(messages: list[dict]) -> list[dict]:
         images = [_base64_payload(url) for url in image_urls_of(message.get("content"))]
         if images:
             item["images"] = images
-        for key in ("tool_calls", "tool_name", "name"):
-            if key in message:
-                item[key] = message[key]
+        if message.get("tool_calls"):
+            item["tool_calls"] = [
+                {
+                    "function": {
+                        "name": call["function"]["name"],
+                        "arguments": call["function"].get("arguments") or {},
+                    }
+                }
+                for call in message["tool_calls"]
+            ]
+        if message.get("role") == "tool" and message.get("name"):
+            item["tool_name"] = message["name"]
         converted.append(item)
     return converted
 
 
 def to_openai(messages: list[dict]) -> list[dict]:
     """OpenAI-compatible servers take list-of-parts content as it is; drop Open WebUI extras."""
-    allowed = ("role", "content", "name", "tool_calls", "tool_call_id")
-    return [{key: value for key, value in m.items() if key in allowed} for m in messages]
+    converted = []
+    for message in messages:
+        item = {key: message[key] for key in ("role", "content") if key in message}
+        if message.get("tool_calls"):
+            item["content"] = message.get("content") or None
+            item["tool_calls"] = [
+                {
+                    "id": call.get("id") or f"call_{index}",
+                    "type": "function",
+                    "function": {
+                        "name": call["function"]["name"],
+                        "arguments": json.dumps(call["function"].get("arguments") or {}),
+                    },
+                }
+                for index, call in enumerate(message["tool_calls"])
+            ]
+        if message.get("role") == "tool":
+            item["tool_call_id"] = message.get("tool_call_id") or "call_0"
+        converted.append(item)
+    return converted
 
 
 def _base64_payload(url: str) -> str:
