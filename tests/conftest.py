@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.server import PipekitServer
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 ServerFactory = Callable[..., PipekitServer]
 
 

@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "valves": "pipekit.valves.cli:register",
     "bench": "pipekit.bench:register",
     "fake-ollama": "pipekit.testing.cli:register",
+    "mcp": "pipekit.mcp.cli:register",
 }
 
 

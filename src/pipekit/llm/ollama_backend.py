@@ -17,7 +17,12 @@ from .types import ChatChunk, ChatOptions, LLMConfig, ToolCall
 class OllamaBackend:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
-        self._client = ollama.Client(host=config.base_url, timeout=config.timeout_s)
+        # Shared by every chat using this config; room for many concurrent streams.
+        self._client = ollama.Client(
+            host=config.base_url,
+            timeout=config.timeout_s,
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
+        )
 
     def stream(
         self, messages: list[dict], options: ChatOptions, tools: list[dict] | None = None

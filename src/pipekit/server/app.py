@@ -10,6 +10,8 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import upstream as upstream_server
 from . import valves_routes
@@ -58,5 +60,29 @@ def build_app(config: ServerConfig) -> FastAPI:
         return loader.report.as_dict()
 
     valves_routes.install(app, upstream, config.pipelines_dir)
+    _replace_refresh_middleware(app, upstream)
     app.add_middleware(BearerKeyMiddleware, api_key=config.api_key)
     return app
+
+
+def _replace_refresh_middleware(app: FastAPI, upstream) -> None:
+    """Upstream refreshes its pipeline table on every request in a BaseHTTPMiddleware, which
+    also relays every streamed chunk through an extra task and queue. The same refresh as a
+    plain ASGI middleware costs a function call."""
+    app.user_middleware = [
+        entry for entry in app.user_middleware if entry.cls is not BaseHTTPMiddleware
+    ]
+    app.add_middleware(PipelinesRefresh, upstream=upstream)
+
+
+class PipelinesRefresh:
+    """Rebuild `app.state.PIPELINES` per request: valve updates change filters' targets."""
+
+    def __init__(self, app: ASGIApp, upstream) -> None:
+        self.app = app
+        self.upstream = upstream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.upstream.app.state.PIPELINES = self.upstream.get_all_pipelines()
+        await self.app(scope, receive, send)
