@@ -1,0 +1,1 @@
+"""RAG: readers, chunking, embedders, the Milvus store, hybrid retrieval, citations."""
