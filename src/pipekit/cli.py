@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "bench": "pipekit.bench:register",
     "fake-ollama": "pipekit.testing.cli:register",
     "mcp": "pipekit.mcp.cli:register",
+    "ingest": "pipekit.rag.cli:register",
 }
 
 
