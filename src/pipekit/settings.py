@@ -24,14 +24,16 @@ def ollama_base_url() -> str:
 def normalize_host_url(raw: str, default_port: int) -> str:
     """Accept what people put in OLLAMA_HOST: `host`, `host:port`, `0.0.0.0`, or a full URL."""
     url = raw.strip().rstrip("/")
-    if "://" not in url:
+    bare = "://" not in url
+    if bare:
         url = f"http://{url}"
     scheme, rest = url.split("://", 1)
     host_port, _, path = rest.partition("/")
     if host_port.startswith("0.0.0.0"):
         # A bind-all address is where a server listens, not where a client connects.
         host_port = "127.0.0.1" + host_port[len("0.0.0.0") :]
-    if ":" not in host_port.rsplit("]", 1)[-1]:
+    if bare and ":" not in host_port.rsplit("]", 1)[-1]:
+        # `gpu-box` means the server's own port; `https://ollama.example` means 443.
         host_port = f"{host_port}:{default_port}"
     return f"{scheme}://{host_port}" + (f"/{path}" if path else "")
 
