@@ -111,7 +111,7 @@ def test_wrong_openai_key_is_reported_as_such(fake_openai):
         ({"OLLAMA_HOST": "gpu-box:11500"}, "http://gpu-box:11500"),
         (
             {"OLLAMA_HOST": "gpu-box", "OLLAMA_BASE_URL": "https://ollama.example/"},
-            "https://ollama.example:11434",
+            "https://ollama.example",
         ),
     ],
 )
