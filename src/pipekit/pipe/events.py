@@ -27,7 +27,10 @@ def source(
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One cited source: Open WebUI shows it as a chip under the answer, numbered in order."""
-    meta = {"source": url or name, "name": name, **(metadata or {})}
+    # Open WebUI merges sources by metadata.source and shows a URL there instead of the
+    # name unless the entry is marked external.
+    meta = {"source": url or name, "name": name, **({"external": True} if url else {})}
+    meta.update(metadata or {})
     origin: dict[str, Any] = {"name": name}
     if url:
         origin["url"] = url

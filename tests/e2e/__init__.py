@@ -1,0 +1,1 @@
+"""End-to-end tests: real Open WebUI, `pipekit serve`, headless Chromium."""

@@ -1,0 +1,221 @@
+// Drive real Open WebUI in headless Debian Chromium with playwright-core (no bundled browsers).
+//
+//   node driver.mjs '<json spec>'
+//
+// Spec (JSON, one argument):
+//   baseUrl        Open WebUI, e.g. http://127.0.0.1:8123                      (required)
+//   model          model id to preselect with /?models=<id>                     (required)
+//   messages       list of user messages, sent one after another                (required)
+//   screenshot     PNG path for the final page                                  (required)
+//   waitFor        texts that must appear in the last assistant message at some
+//                  point (a status line that later hides counts), default []
+//   clickText      button texts to click, in order, once each shows up in the
+//                  last assistant message or in a dialog (an approval), default []
+//   timeoutMs      per answer, default 90000
+//   settleMs       how long the answer text must stay unchanged once done, default 800
+//   nodeDir        folder whose node_modules holds playwright-core (or $PIPEKIT_E2E_NODE_DIR)
+//   chromium       browser binary, default /usr/bin/chromium
+//   userDataDir    fresh profile folder (required: the caller makes and removes it)
+//   viewport       {width, height}, default 1280x900
+//   expandSources  click the "N Sources" chip of the last answer and report the names, default true
+//
+// Requests to anywhere but baseUrl are aborted (and listed in `blocked`): tests talk to
+// 127.0.0.1 only.
+//
+// Prints ONE JSON line on stdout: {ok, answers: [...], assistantText, seen: [...],
+// sources: [...], blocked: [...], pageUrl, elapsedMs, screenshot, error?, console: [...]}.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const spec = JSON.parse(process.argv[2] || '{}');
+const nodeDir = spec.nodeDir || process.env.PIPEKIT_E2E_NODE_DIR;
+const require = createRequire(path.join(nodeDir || process.cwd(), 'package.json'));
+const { chromium } = require('playwright-core');
+
+const timeoutMs = spec.timeoutMs ?? 90000;
+const settleMs = spec.settleMs ?? 800;
+const waitFor = spec.waitFor ?? [];
+const clickText = [...(spec.clickText ?? [])];
+const started = Date.now();
+const consoleLines = [];
+const seen = new Set();
+const blocked = new Set();
+const result = {
+  ok: false, answers: [], assistantText: '', seen: [], sources: [], blocked: [], console: consoleLines,
+};
+
+const LAUNCH_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function dismissDialogs(page) {
+  // First visit on a fresh DATA_DIR shows the changelog ("Okay, Let's Go!").
+  const okay = page.getByRole('button', { name: /Okay, Let's Go!/i });
+  if (await okay.count()) {
+    await okay.first().click().catch(() => {});
+    await sleep(300);
+  }
+}
+
+// Record every line the last assistant message shows, on every DOM change: a status line
+// can be replaced within milliseconds, faster than any polling would see it.
+async function watchAssistantText(page) {
+  await page.evaluate(() => {
+    window.__pipekitSeen = new Set();
+    const record = () => {
+      const messages = document.querySelectorAll('.chat-assistant');
+      const last = messages[messages.length - 1];
+      if (!last) return;
+      for (const line of last.innerText.split('\n')) {
+        if (line.trim()) window.__pipekitSeen.add(line.trim());
+      }
+    };
+    new MutationObserver(record).observe(document.body, {
+      subtree: true, childList: true, characterData: true,
+    });
+  });
+}
+
+// The last assistant message: its answer text, its whole visible text, and its source chips.
+async function snapshot(page) {
+  return page.evaluate(() => {
+    const messages = document.querySelectorAll('.chat-assistant');
+    const last = messages[messages.length - 1];
+    if (!last) return { count: 0 };
+    const content = last.querySelector('#response-content-container');
+    const stop = document.querySelector('button[aria-label="Stop"], #stop-response-button');
+    return {
+      count: messages.length,
+      // The answer's markdown, without the sources toggle under it.
+      answer: content
+        ? [...content.querySelectorAll('.markdown-prose')].map((el) => el.innerText).join('\n') ||
+          content.innerText
+        : '',
+      whole: last.innerText,
+      // The action buttons (copy, regenerate ...) under the message, outside .chat-assistant,
+      // are rendered only once the answer is done.
+      done: !!last.closest('[id^="message-"]')?.querySelector('.copy-response-button') && !stop,
+    };
+  });
+}
+
+// Open WebUI 0.12 shows sources as one "N Sources" toggle; opened, it lists
+// buttons id="source-<message id>-<n>" whose text is "<n> <name>".
+async function expandSources(page) {
+  const last = page.locator('.chat-assistant').last();
+  const toggle = last.locator('button[aria-label^="Toggle"][aria-label$="source"], button[aria-label^="Toggle"][aria-label$="sources"]');
+  if (!(await toggle.count())) return [];
+  await toggle.first().click();
+  await sleep(300);
+  const names = await last.locator('button[id^="source-"]').allInnerTexts();
+  return names.map((text) => text.replace(/\s+/g, ' ').trim().replace(/^\d+\s*/, ''));
+}
+
+async function waitForAnswer(page, index) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  let stableSince = Date.now();
+  let snap = {};
+  while (Date.now() < deadline) {
+    snap = await snapshot(page);
+    if (snap.count >= index + 1) {
+      for (const line of (snap.whole || '').split('\n')) if (line.trim()) seen.add(line.trim());
+      for (const line of await page.evaluate(() => [...(window.__pipekitSeen || [])])) seen.add(line);
+      if (clickText.length) {
+        // In the answer (buttons a pipe renders) or in a dialog (Open WebUI's confirmation).
+        const scope = page.locator('.chat-assistant').last().or(page.locator('[role="dialog"]'));
+        const button = scope.getByRole('button', { name: clickText[0] });
+        if (await button.count()) {
+          await button.first().click();
+          clickText.shift();
+        }
+      }
+      if (snap.whole !== last) {
+        last = snap.whole;
+        stableSince = Date.now();
+      }
+      const waitsMet = waitFor.every((text) => [...seen].some((line) => line.includes(text)));
+      if (snap.done && waitsMet && !clickText.length && Date.now() - stableSince >= settleMs) {
+        return snap;
+      }
+    }
+    await sleep(100);
+  }
+  const missing = waitFor.filter((text) => ![...seen].some((line) => line.includes(text)));
+  throw new Error(
+    `answer ${index + 1} not complete after ${timeoutMs} ms (done=${!!snap.done}, ` +
+    `missing waitFor=${JSON.stringify(missing)}, unclicked=${JSON.stringify(clickText)}, ` +
+    `text so far=${JSON.stringify((snap.whole || '').slice(0, 300))})`
+  );
+}
+
+async function main() {
+  // Playwright owns --user-data-dir: a persistent context on the caller's fresh folder.
+  const context = await chromium.launchPersistentContext(spec.userDataDir, {
+    executablePath: spec.chromium || '/usr/bin/chromium',
+    headless: true,
+    args: LAUNCH_ARGS,
+    viewport: spec.viewport || { width: 1280, height: 900 },
+  });
+  let page;
+  try {
+    const origin = new URL(spec.baseUrl).origin;
+    await context.route(
+      (url) => !url.href.startsWith(origin) && !/^(data|blob|about):/.test(url.protocol),
+      (route) => {
+        blocked.add(route.request().url().slice(0, 200));
+        return route.abort();
+      }
+    );
+    page = context.pages()[0] || (await context.newPage());
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleLines.push(msg.text().slice(0, 300));
+    });
+    page.setDefaultTimeout(timeoutMs);
+    await page.goto(`${spec.baseUrl}/?models=${encodeURIComponent(spec.model)}`);
+    const input = page.locator('#chat-input');
+    await input.waitFor({ state: 'visible' });
+    await dismissDialogs(page);
+    await watchAssistantText(page);
+    for (const [index, message] of spec.messages.entries()) {
+      await dismissDialogs(page);
+      await input.click();
+      await page.keyboard.type(message);
+      await page.locator('#send-message-button').click();
+      const snap = await waitForAnswer(page, index);
+      result.answers.push(snap.answer.trim());
+      result.assistantText = snap.whole;
+    }
+    if (spec.expandSources ?? true) result.sources = await expandSources(page);
+    result.pageUrl = page.url();
+    result.ok = true;
+  } catch (error) {
+    result.error = String(error && error.stack ? error.stack : error);
+  } finally {
+    if (page && spec.screenshot) {
+      // The "You're now logged in." toast would cover the user's message; errors stay shown.
+      const hideSuccessToasts = '[data-sonner-toast][data-type="success"] { display: none !important; }';
+      await page.addStyleTag({ content: hideSuccessToasts }).catch(() => {});
+      await page.screenshot({ path: spec.screenshot, fullPage: true }).catch((error) => {
+        result.error = (result.error ? result.error + '\n' : '') + `screenshot failed: ${error}`;
+      });
+      result.screenshot = spec.screenshot;
+    }
+    await context.close();
+  }
+  result.seen = [...seen];
+  result.blocked = [...blocked];
+  result.elapsedMs = Date.now() - started;
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(result.ok ? 0 : 1);
+}
+
+main().catch((error) => {
+  result.error = String(error && error.stack ? error.stack : error);
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(2);
+});
