@@ -34,7 +34,9 @@ class BasePipe:
         pass
 
     def __init__(self) -> None:
-        self.name = _title_of(type(self)) or type(self).__name__
+        title = _title_of(type(self))
+        if title:  # else the server shows the file name, which beats "Pipeline"
+            self.name = title
         self.valves = self.Valves()
 
     async def on_startup(self) -> None:
@@ -74,9 +76,10 @@ class BasePipe:
             yield ("\n\n" if wrote_text else "") + error.user_message
             return
         except Exception as error:
-            log.exception("pipe %s failed", self.name)
+            name = getattr(self, "name", type(self).__module__)
+            log.exception("pipe %s failed", name)
             yield (
-                f"{chr(10) * 2 if wrote_text else ''}⚠️ The {self.name} pipeline failed: "
+                f"{chr(10) * 2 if wrote_text else ''}⚠️ The {name} pipeline failed: "
                 f"{type(error).__name__}: {error}. The pipelines server log has the details."
             )
             return
