@@ -179,3 +179,27 @@ def test_openai_compatible_backend(start_server, fake_openai):
     fake_openai.refuse()
     answer = answer_text(chat(server))
     assert "OpenAI-compatible server" in answer and fake_openai.url in answer
+
+
+CRASHING = '''
+"""
+title: Crashing
+"""
+from pipekit.pipe import BasePipe, status
+
+
+class Pipeline(BasePipe):
+    def run(self, request):
+        yield status("Working")
+        raise KeyError("collection")
+'''
+
+
+def test_a_crashing_pipe_answers_with_what_failed(start_server, pipelines_dir):
+    server = start_server(extra_dirs=(pipelines_dir(crashing=CRASHING),))
+    with server.client() as client:
+        response = send_turn(client, chat_body("crashing", "hi"))
+    answer = answer_text(response)
+    assert "The Crashing pipeline failed: KeyError" in answer
+    assert response.text.rstrip().endswith("data: [DONE]")
+    assert "KeyError: 'collection'" in server.log()  # the traceback is in the server log
