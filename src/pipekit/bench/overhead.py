@@ -122,36 +122,39 @@ def _start_fake(tokens: int, delay_ms: float) -> subprocess.Popen:
 
 
 def _direct_stream(url: str) -> StreamRun:
+    """Ollama's NDJSON stream, read straight from the fake."""
     body = {"model": MODEL, "messages": [{"role": "user", "content": "go"}], "stream": True}
-    with httpx.Client(timeout=60) as client:
-        start = time.perf_counter()
-        first = None
-        tokens = 0
-        with client.stream("POST", url + "/api/chat", json=body) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                if not line:
-                    continue
-                if json.loads(line).get("message", {}).get("content"):
-                    first = first or time.perf_counter()
-                    tokens += 1
-        return _run(start, first, time.perf_counter(), tokens)
+    return _timed_stream(url + "/api/chat", body, {}, _ndjson_has_text)
 
 
 def _pipe_stream(url: str, key: str) -> StreamRun:
+    """The same answer through pipekit serve and the chat pipe, as SSE."""
     body = {"model": "chat", "messages": [{"role": "user", "content": "go"}], "stream": True}
-    headers = {"Authorization": f"Bearer {key}"}
+    return _timed_stream(
+        url + "/chat/completions", body, {"Authorization": f"Bearer {key}"}, _sse_has_text
+    )
+
+
+def _ndjson_has_text(line: str) -> bool:
+    return bool(line and json.loads(line).get("message", {}).get("content"))
+
+
+def _sse_has_text(line: str) -> bool:
+    if not line.startswith("data:") or line.endswith("[DONE]"):
+        return False
+    choices = json.loads(line[5:]).get("choices") or [{}]
+    return bool(choices[0].get("delta", {}).get("content"))
+
+
+def _timed_stream(url: str, body: dict, headers: dict, has_text) -> StreamRun:
     with httpx.Client(timeout=60, headers=headers) as client:
         start = time.perf_counter()
         first = None
         tokens = 0
-        with client.stream("POST", url + "/chat/completions", json=body) as response:
+        with client.stream("POST", url, json=body) as response:
             response.raise_for_status()
             for line in response.iter_lines():
-                if not line.startswith("data:") or line.endswith("[DONE]"):
-                    continue
-                choices = json.loads(line[5:]).get("choices") or [{}]
-                if choices[0].get("delta", {}).get("content"):
+                if has_text(line):
                     first = first or time.perf_counter()
                     tokens += 1
         return _run(start, first, time.perf_counter(), tokens)
@@ -193,4 +196,3 @@ def _concurrent(measure, streams: int) -> dict:
         "rate_p50": statistics.median(r.tokens_per_s for r in results) if results else 0.0,
         "ttft_p95": ttfts[min(len(ttfts) - 1, int(0.95 * len(ttfts)))],
     }
-

@@ -71,16 +71,14 @@ def translated_errors(config: LLMConfig) -> Iterator[None]:
 
 
 def _ollama_options(options: ChatOptions) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    if options.temperature is not None:
-        result["temperature"] = options.temperature
-    if options.max_tokens:
-        result["num_predict"] = options.max_tokens
-    if options.context_length:
-        result["num_ctx"] = options.context_length
-    if options.stop:
-        result["stop"] = list(options.stop)
-    return result
+    return options.as_params(
+        {
+            "temperature": "temperature",
+            "max_tokens": "num_predict",
+            "context_length": "num_ctx",
+            "stop": "stop",
+        }
+    )
 
 
 def _chunk(part: ollama.ChatResponse) -> ChatChunk:

@@ -82,14 +82,10 @@ def translated_errors(config: LLMConfig) -> Iterator[None]:
 
 
 def _openai_options(options: ChatOptions) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    if options.temperature is not None:
-        result["temperature"] = options.temperature
-    if options.max_tokens:
-        result["max_tokens"] = options.max_tokens
-    if options.stop:
-        result["stop"] = list(options.stop)
-    return result
+    # OpenAI-compatible servers fix the context length at launch: there is no such option.
+    return options.as_params(
+        {"temperature": "temperature", "max_tokens": "max_tokens", "stop": "stop"}
+    )
 
 
 def _accumulate_tool_call(pending: dict[int, dict[str, Any]], delta: Any) -> None:

@@ -25,6 +25,18 @@ class ChatOptions:
     context_length: int | None = None
     stop: tuple[str, ...] = ()
 
+    def as_params(self, names: dict[str, str]) -> dict[str, Any]:
+        """The options that are set, under each backend's own parameter names."""
+        values = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "context_length": self.context_length,
+            "stop": list(self.stop) or None,
+        }
+        return {
+            names[key]: value for key, value in values.items() if key in names and value is not None
+        }
+
 
 @dataclass
 class ToolCall:
