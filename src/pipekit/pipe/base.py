@@ -34,7 +34,7 @@ class BasePipe:
         pass
 
     def __init__(self) -> None:
-        title = _title_of(type(self))
+        title = front_matter_title(type(self))
         if title:  # else the server shows the file name, which beats "Pipeline"
             self.name = title
         self.valves = self.Valves()
@@ -109,7 +109,7 @@ class BasePipe:
         return stream_text(self.backend(), messages, self.valves.chat_options())
 
 
-def _title_of(cls: type) -> str | None:
+def front_matter_title(cls: type) -> str | None:
     """The `title:` line of the pipeline file's front-matter: written once, shown as the name."""
     module = sys.modules.get(cls.__module__)
     match = re.search(r"^\s*title:\s*(.+)$", (module.__doc__ or "") if module else "", re.M)
