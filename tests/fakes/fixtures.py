@@ -1,4 +1,7 @@
-"""pytest fixtures for the fake model servers: a fresh one per test."""
+"""pytest fixtures for the fake model servers: a fresh one per test.
+
+Loaded by the root conftest with `pytest_plugins = ["tests.fakes.fixtures"]`.
+"""
 
 from __future__ import annotations
 

@@ -2,43 +2,83 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
-from pipekit.rag.embedding import get_local_embedder
+from pipekit.rag.embedding import MAX_TOKENS, LocalEmbedder, get_local_embedder
 
 
 @pytest.fixture(scope="module")
-def embedder():
+def embedder() -> LocalEmbedder:
     return get_local_embedder()
 
 
-def cosine(embedder, first: str, second: str) -> float:
+def cosine(embedder: LocalEmbedder, first: str, second: str) -> float:
     a, b = embedder.embed_array([first, second])
     return float(a @ b)
 
 
 def test_paraphrases_are_closer_than_unrelated_text(embedder):
     question = "How do I drop a table?"
-    assert cosine(embedder, question, "Which SQL command removes a table?") > 0.4
-    assert cosine(embedder, question, "The cat sat on the mat in the sun.") < 0.2
+    paraphrase = cosine(embedder, question, "Which SQL command removes a table?")
+    unrelated = cosine(embedder, question, "The cat sat on the mat in the sun.")
+    assert paraphrase > 0.4 and unrelated < 0.2 and paraphrase > unrelated + 0.3
 
 
 def test_vectors_have_the_model_dimension_and_unit_length(embedder):
-    vectors = embedder.embed_array(["one", "two words", "a rather longer sentence here"])
-    assert vectors.shape == (3, embedder.dimension) == (3, 384)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    vectors = embedder.embed(["one", "two words", "a rather longer sentence here"])
+    assert embedder.dimension == 384 and embedder.model_name == "local:all-MiniLM-L6-v2"
+    assert [len(vector) for vector in vectors] == [384] * 3
+    assert all(isinstance(x, float) for x in vectors[0])
+    assert np.allclose(np.linalg.norm(np.array(vectors), axis=1), 1.0, atol=1e-5)
 
 
-def test_batching_does_not_change_vectors(embedder):
-    texts = [f"sentence number {i} about pods" for i in range(40)]
-    together = embedder.embed_array(texts)
-    alone = embedder.embed_array(texts[7:8])
-    assert np.allclose(together[7], alone[0], atol=1e-4)
-
-
-def test_empty_korean_long_and_blank_input(embedder):
+def test_empty_list_gives_no_vectors(embedder):
     assert embedder.embed([]) == []
-    korean, blank, long = embedder.embed(["파드가 계속 재시작됩니다", "", "로그 " * 5000])
-    assert len(korean) == len(blank) == len(long) == 384
-    assert all(np.isfinite(vector).all() for vector in (korean, blank, long))
+    assert embedder.embed_array([]).shape == (0, 384)
+
+
+def test_batching_and_length_sorting_keep_order_and_values(embedder):
+    texts = [("pods " * (i % 7 + 1)) + f"sentence number {i}" for i in range(70)]
+    together = embedder.embed_array(texts)
+    alone = np.array([embedder.embed_array([text])[0] for text in texts[::9]])
+    assert np.allclose(together[::9], alone, atol=1e-4)
+
+
+def test_korean_and_blank_input_embed_without_error(embedder):
+    korean, blank, mixed = embedder.embed(
+        ["파드가 계속 재시작됩니다", "", "OOM 오류로 pod가 죽어요"]
+    )
+    for vector in (korean, blank, mixed):
+        assert len(vector) == 384 and np.isfinite(vector).all()
+
+
+def test_long_input_is_truncated_to_the_model_window(embedder):
+    # Whatever follows the first 256 tokens cannot change the vector.
+    head = "the deployment rolls out new pods " * 60
+    assert len(head.split()) > MAX_TOKENS
+    first, second = embedder.embed_array([head + "cats " * 3000, head + "로그 " * 3000])
+    assert np.allclose(first, second, atol=1e-5)
+
+
+def test_concurrent_callers_get_the_same_vectors(embedder):
+    texts = [f"question {i} about memory limits" for i in range(8)]
+    expected = embedder.embed_array(texts)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: embedder.embed_array(texts), range(16)))
+    assert all(np.allclose(result, expected, atol=1e-5) for result in results)
+
+
+def test_one_embedder_per_process_and_imports_stay_light():
+    assert get_local_embedder() is get_local_embedder()
+    # Importing the package or the module must not load onnxruntime: pipelines that never
+    # embed should not pay for it.
+    probe = (
+        "import sys, pipekit.rag, pipekit.rag.embedding as e; e.get_local_embedder();"
+        "sys.exit('onnxruntime' in sys.modules or 'tokenizers' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0

@@ -91,7 +91,6 @@ def run(args: argparse.Namespace) -> dict:
 
 def _start_fake(tokens: int, delay_ms: float) -> subprocess.Popen:
     port = free_port()
-    reply = " ".join(f"t{index}" for index in range(tokens))
     process = subprocess.Popen(
         [
             sys.executable,
@@ -100,8 +99,8 @@ def _start_fake(tokens: int, delay_ms: float) -> subprocess.Popen:
             "fake-ollama",
             "--port",
             str(port),
-            "--reply",
-            reply,
+            "--tokens",
+            str(tokens),
             "--token-delay-ms",
             str(delay_ms),
         ],

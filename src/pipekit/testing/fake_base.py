@@ -2,23 +2,35 @@
 
 Scripted replies are queued per test; every request is recorded so tests can assert what
 the model received; switches make the server refuse connections, stall before answering,
-or cut a stream after N chunks, which is how real model servers fail.
+or cut a stream after N chunks, which is how real model servers fail. The protocol modules
+(fake_ollama, fake_openai) only turn a `Reply` into their wire format.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
+import logging
 import re
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+log = logging.getLogger(__name__)
+
 _TOKEN = re.compile(r"\s*\S+\s*|\s+")
+DEFAULT_EMBEDDING_MODELS = ("nomic-embed-text", "all-minilm", "mxbai-embed-large", "bge-m3")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Typed request storage arrived in aiohttp 3.13; a plain key still works before it.
+_BODY: Any = web.RequestKey("pipekit_body", dict) if hasattr(web, "RequestKey") else "body"
 
 
 @dataclass
@@ -34,10 +46,31 @@ class Reply:
     status: int = 200  # non-200 answers `error` with that status instead of streaming
     error: str = ""
 
+    @classmethod
+    def tokens(cls, n: int, delay_s: float | None = None) -> Reply:
+        """Exactly n chunks ("t0 ", "t1 ", ...) at a fixed pace: a stream for benchmarks."""
+        return cls(chunks=[f"t{index} " for index in range(n)], token_delay_s=delay_s)
+
     def pieces(self) -> list[str]:
         if self.chunks is not None:
             return list(self.chunks)
         return _TOKEN.findall(self.content) if self.content else []
+
+    def text(self) -> str:
+        return "".join(self.chunks) if self.chunks is not None else self.content
+
+
+@dataclass
+class Turn:
+    """What one chat request answers: the reply, cut to the request's token limit."""
+
+    reply: Reply
+    pieces: list[str]
+    cut: bool  # True when the token limit stopped it: done_reason/finish_reason "length"
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces) if self.cut else self.reply.text()
 
 
 class FakeModelServer:
@@ -50,14 +83,19 @@ class FakeModelServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        models: list[str] | None | tuple = (),
+        models: list[str] | tuple[str, ...] | None = (),
+        embedding_models: list[str] | tuple[str, ...] = DEFAULT_EMBEDDING_MODELS,
         token_delay_s: float = 0.0,
-        default_reply: str | None = None,
+        default_reply: str | Reply | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        # () means the defaults; None accepts any model name (handy for the CLI).
-        self.models = list(self.default_models) if models == () else models
+        # () means the class defaults; None accepts any model name (handy for the CLI).
+        self.models: list[str] | None = (
+            list(self.default_models) if models == () else None if models is None else list(models)
+        )
+        # Accepted by the embedding endpoints on top of `models`, but not listed.
+        self.embedding_models = list(embedding_models)
         self.token_delay_s = token_delay_s
         self.default_reply = default_reply
         self.requests: list[dict[str, Any]] = []
@@ -76,6 +114,8 @@ class FakeModelServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> FakeModelServer:
+        if self._loop is not None:
+            return self
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -83,17 +123,25 @@ class FakeModelServer:
         )
         self._thread.start()
         ready.wait(10)
-        self._call(self._open())
+        try:
+            self._call(self._open())
+        except BaseException:
+            self.stop()
+            raise
+        log.debug("%s listening on %s", type(self).__name__, self.url)
         return self
 
     def stop(self) -> None:
-        if self._loop is None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
             return
-        self._call(self._close())
-        self._call(self._cancel_pending())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop = None
+        with contextlib.suppress(Exception):
+            self._call(self._shutdown())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        if not thread.is_alive():
+            loop.close()
+        self._loop = self._thread = None
 
     def __enter__(self) -> FakeModelServer:
         return self.start()
@@ -101,17 +149,28 @@ class FakeModelServer:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    # --- scripting and failure switches -----------------------------------------------------
+    # --- scripting, recording and failure switches ------------------------------------------
 
     def script(self, *replies: Reply) -> None:
+        """Queue replies; each chat/generate request takes the next one."""
         with self._lock:
             self._replies.extend(replies)
+
+    def stream_tokens(self, n: int, delay_s: float | None = None) -> None:
+        """Answer every unscripted request with n tokens at delay_s apart (benchmarks)."""
+        self.default_reply = Reply.tokens(n, delay_s)
+
+    def bodies(self, path: str | None = None) -> list[dict[str, Any]]:
+        """The JSON bodies received so far (on `path` only, when given), oldest first."""
+        with self._lock:
+            return [r["body"] for r in self.requests if path is None or r["path"] == path]
 
     def refuse(self) -> None:
         """Close the port: clients get 'connection refused' until accept()."""
         self._call(self._close())
 
     def accept(self) -> None:
+        """Listen again, on the same port."""
         self._call(self._open())
 
     def stall(self, seconds: float) -> None:
@@ -119,62 +178,73 @@ class FakeModelServer:
         self._stall_s = seconds
 
     def die_after(self, chunks: int) -> None:
-        """Abort the TCP connection after this many streamed chunks (until reset())."""
+        """Abort the TCP connection after this many streamed chunks (until reset()).
+
+        A non-streamed answer is one chunk: die_after(0) cuts it, larger values let it pass.
+        """
         self._die_after = chunks
 
     def reset(self) -> None:
+        """Back to a fresh server: no script, no records, no failure switch, listening."""
         with self._lock:
             self._replies.clear()
             self.requests.clear()
         self._stall_s = 0.0
         self._die_after = None
+        self.accept()
 
-    # --- for subclasses ---------------------------------------------------------------------
+    # --- for the protocol subclasses --------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
 
-    def model_known(self, name: str) -> bool:
+    def authorize(self, request: web.Request) -> web.StreamResponse | None:
+        """An error response for a request that must be refused, else None."""
+        return None
+
+    def model_known(self, name: str, *, embedding: bool = False) -> bool:
         """As Ollama does, `name` and `name:latest` are the same model."""
         if self.models is None:
             return True
+        names = [*self.models, *self.embedding_models] if embedding else self.models
         bare = name.removesuffix(":latest")
-        return bare in self.models or f"{bare}:latest" in self.models
+        return bare in names or f"{bare}:latest" in names
 
-    async def record(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = {"_raw": raw.decode(errors="replace")}
+    @staticmethod
+    def body(request: web.Request) -> dict[str, Any]:
+        """The request's JSON body, parsed once by the recording middleware."""
+        return request[_BODY]
+
+    def next_turn(self, messages: list[dict[str, Any]], max_tokens: Any = None) -> Turn:
+        """The next scripted reply (or the default), cut to max_tokens pieces if positive."""
         with self._lock:
-            self.requests.append(
-                {"path": request.path, "body": body, "headers": dict(request.headers)}
-            )
-        if self._stall_s:
-            await asyncio.sleep(self._stall_s)
-        return body
+            reply = self._replies.popleft() if self._replies else None
+        if reply is None:
+            default = self.default_reply
+            if isinstance(default, Reply):
+                reply = default
+            elif default is not None:
+                reply = Reply(content=default)
+            else:
+                reply = Reply(content=f"You said: {last_user_text(messages)}")
+        pieces = reply.pieces()
+        limit = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None
+        cut = limit is not None and len(pieces) > limit
+        return Turn(reply, pieces[:limit] if cut else pieces, cut)
 
-    def next_reply(self, messages: list[dict]) -> Reply:
-        with self._lock:
-            if self._replies:
-                return self._replies.popleft()
-        if self.default_reply is not None:
-            return Reply(content=self.default_reply)
-        return Reply(content=f"You said: {_last_user_text(messages)}")
-
-    async def stream(
+    async def send_stream(
         self, request: web.Request, reply: Reply, frames: list[bytes], content_type: str
     ) -> web.StreamResponse:
         """Send frames at the reply's pace; honour die_after by aborting the connection."""
         response = web.StreamResponse(headers={"Content-Type": content_type})
         await response.prepare(request)
         delay = self.token_delay_s if reply.token_delay_s is None else reply.token_delay_s
+        # A fixed schedule, not sleep(delay) per chunk: write time must not add up over 64
+        # concurrent streams.
         next_at = time.monotonic()
         for index, frame in enumerate(frames):
             if self._die_after is not None and index >= self._die_after:
-                request.transport.abort()
-                return response
+                return self._abort(request, response)
             if delay and index:
                 next_at += delay
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -182,42 +252,99 @@ class FakeModelServer:
         await response.write_eof()
         return response
 
+    def send_json(self, request: web.Request, payload: Any, status: int = 200) -> web.Response:
+        """A one-piece answer, cut by die_after(0) like a stream's first chunk."""
+        response = web.json_response(payload, status=status, dumps=dumps)
+        if self._die_after == 0:
+            return self._abort(request, response)
+        return response
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Real embeddings, off the event loop so concurrent streams keep their pace."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, embed_texts, texts)
+
     # --- internals --------------------------------------------------------------------------
 
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {"_raw": raw.decode(errors="replace")}
+        request[_BODY] = body
+        with self._lock:
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "body": body,
+                    "headers": dict(request.headers),
+                }
+            )
+        if self._stall_s:
+            await asyncio.sleep(self._stall_s)
+        refused = self.authorize(request)
+        return refused if refused is not None else await handler(request)
+
+    @staticmethod
+    def _abort(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        # Drop the TCP connection without a proper end: clients see a cut stream or a
+        # reset, as when a model server crashes or is OOM-killed mid-answer.
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+
     def _serve_forever(self, ready: threading.Event) -> None:
+        assert self._loop is not None
         asyncio.set_event_loop(self._loop)
         self._loop.call_soon(ready.set)
         self._loop.run_forever()
 
-    def _call(self, coroutine) -> Any:
+    def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError(f"{type(self).__name__} is not started")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(15)
 
     async def _open(self) -> None:
         if self._runner is not None:
             return
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._middleware])
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        # handler_cancellation: a client that hangs up stops its stream, as Ollama stops
+        # generating; shutdown_timeout: refuse() must not wait for slow streams.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
 
-    async def _cancel_pending(self) -> None:
-        """Stalled handlers may still sleep: end them so the loop stops cleanly."""
+    async def _close(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def _shutdown(self) -> None:
+        await self._close()
+        # Stalled or paced handlers may still sleep: end them so the loop stops cleanly.
         current = asyncio.current_task()
         pending = [task for task in asyncio.all_tasks() if task is not current]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await asyncio.get_running_loop().shutdown_default_executor()
 
 
-def _last_user_text(messages: list[dict]) -> str:
+def dumps(payload: Any) -> str:
+    # Model servers send UTF-8 text as is, not \\u escapes.
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages or []):
         if message.get("role") == "user":
             content = message.get("content")
@@ -227,8 +354,28 @@ def _last_user_text(messages: list[dict]) -> str:
     return ""
 
 
+def estimate_tokens(value: Any) -> int:
+    """A rough token count (4 characters a token) for usage figures."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return max(1, len(text) // 4) if text else 0
+
+
 def embed_texts(texts: list[str]) -> list[list[float]]:
     """Real embeddings from pipekit's offline embedder, so similarity means something."""
     from pipekit.rag.embedding import get_local_embedder
 
     return get_local_embedder().embed(texts)
+
+
+def embedding_as_base64(vector: list[float]) -> str:
+    """OpenAI's `encoding_format: base64`: little-endian float32 bytes."""
+    import numpy as np
+
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+
+
+def texts_of(value: Any) -> list[str]:
+    """An embedding request's input, as a list of strings."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(item) for item in value]
