@@ -130,3 +130,20 @@ def test_valve_overrides_environment(monkeypatch):
     assert ModelValves().llm_config().model == "qwen2.5:7b"
     config = ModelValves(ollama_base_url="http://valve:1", model="m").llm_config()
     assert (config.base_url, config.model) == ("http://valve:1", "m")
+
+
+def test_openai_stream_cut_midway_and_missing_model(fake_openai):
+    backend = chat_backend(LLMConfig("openai", fake_openai.url + "/v1", "granite", timeout_s=5))
+    fake_openai.script(Reply(content="one two three four five"))
+    fake_openai.die_after(2)
+    received = []
+    with pytest.raises(LLMError) as raised:
+        for chunk in backend.stream([{"role": "user", "content": "x"}], OPTIONS):
+            received.append(chunk.text)
+    assert raised.value.kind == "cut" and "granite" in raised.value.user_message
+    assert "".join(received).startswith("one")
+    fake_openai.reset()
+    missing = chat_backend(LLMConfig("openai", fake_openai.url + "/v1", "nope", timeout_s=5))
+    with pytest.raises(LLMError) as raised:
+        complete(missing, [{"role": "user", "content": "x"}], OPTIONS)
+    assert raised.value.kind == "model_missing" and "`nope`" in raised.value.user_message

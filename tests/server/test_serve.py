@@ -222,3 +222,18 @@ def test_two_scripts_with_one_name_stop_serve_with_a_clear_message(tmp_path, pip
     result = serve_once("--data-dir", str(tmp_path), "--extra-dir", str(duplicate), env=env)
     assert result.returncode == 2
     assert "Two pipelines are named chat.py" in result.stderr
+
+
+def test_every_valve_of_every_bundled_pipeline_has_a_description(start_server):
+    server = start_server()
+    with server.client() as client:
+        loaded = client.get("/pipekit/status").json()
+        assert loaded["failed"] == []
+        for pipeline_id in loaded["loaded"]:
+            spec = client.get(f"/{pipeline_id}/valves/spec").json()
+            undescribed = [
+                name
+                for name, field in spec.get("properties", {}).items()
+                if not field.get("description")
+            ]
+            assert undescribed == [], (pipeline_id, undescribed)
