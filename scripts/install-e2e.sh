@@ -25,8 +25,9 @@ log() { echo "install-e2e: $*" >&2; }
 quiet_pip() { "$OWUI_VENV/bin/python" -m pip install --quiet "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
-# --- Debian Chromium + ChromeDriver, and fonts for screenshots (CJK, or Korean shows as boxes)
-APT_PACKAGES=(chromium chromium-driver fonts-liberation fonts-noto-cjk)
+# --- Debian Chromium + ChromeDriver, fonts for screenshots (CJK, or Korean shows as boxes), Redis
+# redis-server: the rate-limit filter's multi-replica path is tested against a real Redis.
+APT_PACKAGES=(chromium chromium-driver fonts-liberation fonts-noto-cjk redis-server)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

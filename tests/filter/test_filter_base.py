@@ -67,7 +67,7 @@ def test_inlet_rewrites_text_and_keeps_image_parts(server):
     assert content[0] == {"type": "text", "text": "HELLO"} and content[1]["type"] == "image_url"
 
 
-def test_a_block_reaches_the_user_as_the_error_detail(server):
+def test_a_block_answers_http_500_with_the_message_as_detail(server):
     with server.client() as client:
         response = run_inlet(client, "shouting", chat_body("chat", "this is forbidden"))
     assert response.status_code == 500

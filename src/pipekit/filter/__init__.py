@@ -20,7 +20,7 @@ from pipekit.valves import FilterValves
 
 
 class Blocked(Exception):
-    """Stop this message; the text is what the user reads."""
+    """Stop this message; the text becomes the HTTP 500 `detail`."""
 
 
 class BaseFilter:

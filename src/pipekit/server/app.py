@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipekit.guards import metrics as guard_metrics
+
 from . import upstream as upstream_server
 from . import valves_routes
 from .auth import BearerKeyMiddleware
@@ -60,6 +62,7 @@ def build_app(config: ServerConfig) -> FastAPI:
         return loader.report.as_dict()
 
     valves_routes.install(app, upstream, config.pipelines_dir)
+    guard_metrics.install_route(app)  # Prometheus text, behind the key like every route
     _replace_refresh_middleware(app, upstream)
     app.add_middleware(BearerKeyMiddleware, api_key=config.api_key)
     return app
