@@ -14,6 +14,7 @@ YYMMDD(-)GNNNNNN number whose checksum fails is reported only when a keyword suc
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -126,9 +127,17 @@ def find_pii(text: str, types: set[str] | list[str] | None = None) -> list[PiiSp
     candidates += _ips(text)
     wanted = set(types) if types is not None else None
     chosen: list[tuple[int, int, str]] = []
+    # Chosen spans never overlap, so sorted by start they are sorted by end too: a candidate
+    # overlaps one of them only if the last span starting before its end reaches past its start.
+    starts: list[int] = []
+    ends: list[int] = []
     for start, end, kind in sorted(candidates, key=lambda c: (-_PRIORITY[c[2]], c[0] - c[1])):
-        if any(start < e and s < end for s, e, _ in chosen):
+        before_end = bisect.bisect_left(starts, end)
+        if before_end and ends[before_end - 1] > start:
             continue
+        position = bisect.bisect_left(starts, start)
+        starts.insert(position, start)
+        ends.insert(position, end)
         chosen.append((start, end, kind))
     spans = []
     for start, end, kind in sorted(chosen):
