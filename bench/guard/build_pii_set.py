@@ -22,6 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sources  # noqa: E402
 
+from pipekit.guards.pii import luhn_valid  # noqa: E402
+
 OUT_TEST = sources.HERE / "pii.jsonl"
 OUT_DEV = sources.HERE / "pii_dev.jsonl"
 rng = random.Random(20261125)
@@ -31,19 +33,9 @@ rng = random.Random(20261125)
 def luhn_complete(prefix: str, length: int) -> str:
     body = prefix + "".join(rng.choice(string.digits) for _ in range(length - len(prefix) - 1))
     for check in string.digits:
-        if _luhn(body + check):
+        if luhn_valid(body + check):
             return body + check
     raise AssertionError
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        d = int(char)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def card() -> str:

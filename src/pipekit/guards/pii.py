@@ -210,7 +210,7 @@ def _cards(text: str) -> list[tuple[int, int, str]]:
             continue  # separators in a shape no card is printed in: a phone, a date run, an id
         if (
             _card_prefix(digits)
-            and _luhn(digits)
+            and luhn_valid(digits)
             and not _after(text, match.start(), _ORDER_CONTEXT)
         ):
             out.append((match.start(), match.end(), "CARD"))
@@ -237,7 +237,8 @@ def _card_prefix(digits: str) -> bool:
     return False
 
 
-def _luhn(digits: str) -> bool:
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of card numbers."""
     total = 0
     for i, char in enumerate(reversed(digits)):
         d = int(char)
