@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field
 
 SHIPPED = {"injection": "injection.jsonl", "pii": "pii.jsonl"}
 _HANGUL = re.compile("[\uac00-\ud7a3]")
+
+log = logging.getLogger(__name__)
 
 
 class InjectionRow(BaseModel):
@@ -198,5 +200,5 @@ def _read(path: Path) -> list[dict]:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as error:
                     raise SystemExit(f"{path}:{number}: not JSON ({error.msg})") from error
-    print(f"bench guard: {len(rows)} rows from {path}", file=sys.stderr)
+    log.info("bench guard: %d rows from %s", len(rows), path)
     return rows
