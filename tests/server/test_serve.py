@@ -237,3 +237,26 @@ def test_every_valve_of_every_bundled_pipeline_has_a_description(start_server):
                 if not field.get("description")
             ]
             assert undescribed == [], (pipeline_id, undescribed)
+
+
+def test_lone_surrogates_do_not_break_the_server(start_server, pipelines_dir):
+    echo_filter = """
+class Pipeline:
+    def __init__(self):
+        self.type = "filter"
+
+    async def inlet(self, body, user=None):
+        return body
+"""
+    server = start_server(extra_dirs=(pipelines_dir(echo=echo_filter),))
+    raw = (
+        b'{"body": {"model": "chat", "messages": [{"role": "user", '
+        b'"content": "broken \\ud800 text \\ud83d\\ude00"}]}}'
+    )
+    with server.client() as client:
+        response = client.post(
+            "/echo/filter/inlet", content=raw, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 200
+        assert response.json()["messages"][0]["content"] == "broken \ufffd text 😀"
+        assert client.get("/models").status_code == 200

@@ -19,6 +19,7 @@ from . import upstream as upstream_server
 from . import valves_routes
 from .auth import BearerKeyMiddleware
 from .loader import PipelineLoader
+from .surrogates import LoneSurrogateScrub
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def build_app(config: ServerConfig) -> FastAPI:
     valves_routes.install(app, upstream, config.pipelines_dir)
     guard_metrics.install_route(app)  # Prometheus text, behind the key like every route
     _replace_refresh_middleware(app, upstream)
+    app.add_middleware(LoneSurrogateScrub)
     app.add_middleware(BearerKeyMiddleware, api_key=config.api_key)
     return app
 
