@@ -41,6 +41,9 @@ class AgentSettings:
     tool_timeout_s: float = 30.0
     time_budget_s: float = 180.0
     show_trace: bool = True
+    # ReAct text prompts from the first round: for models whose native tool calling is
+    # unreliable even though the server accepts `tools`.
+    force_react: bool = False
 
 
 @dataclass
@@ -85,7 +88,7 @@ class AgentLoop:
         turn = _Turn(list(messages), time.monotonic() + self.settings.time_budget_s)
         self.steps = turn.steps
         native = bool(self.tools)
-        react = False
+        react = self.settings.force_react and bool(self.tools)
         for round_number in range(self.settings.max_steps + 1):
             if time.monotonic() > turn.deadline:
                 yield status("Time budget used up", done=True)
@@ -206,6 +209,8 @@ class AgentLoop:
         except Exception as error:
             log.warning("tool %s failed: %s", call.name, type(error).__name__)
             record("error", f"{type(error).__name__}: {error}")
+            # The user sees the failure too, whatever the model makes of it.
+            yield status(f"{call.name} failed: {_first_line(str(error))}")
             return f"Error: {call.name} failed: {error}"
         yield from result.events
         fenced = self.firewall.fence(call.name, result.text)

@@ -1,0 +1,74 @@
+"""Small built-in tools: a safe calculator and the current time in a time zone."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import simpleeval
+
+from .tools import tool
+
+# Only arithmetic and these functions: no names, attributes or calls beyond them.
+_MATH = "sqrt exp log log10 log2 sin cos tan asin acos atan floor ceil degrees radians"
+_FUNCTIONS = {name: getattr(math, name) for name in _MATH.split()} | {
+    "abs": abs,
+    "round": round,
+    "min": min,
+    "max": max,
+}
+_MAX_FACTORIAL = 1000  # factorial(10**6) would hold a tool thread for minutes
+_NAMES = {"pi": math.pi, "e": math.e}
+
+
+def _factorial(n: int) -> int:
+    if not isinstance(n, int) or not 0 <= n <= _MAX_FACTORIAL:
+        raise ValueError(f"factorial takes a whole number from 0 to {_MAX_FACTORIAL}")
+    return math.factorial(n)
+
+
+_FUNCTIONS["factorial"] = _factorial
+
+
+class BuiltinToolError(ValueError):
+    """The arguments cannot be used (bad expression, unknown zone); the message says why."""
+
+
+@tool(progress="Calculating {expression}")
+def calculator(expression: str) -> str:
+    """Evaluate an arithmetic expression, e.g. "(17.5 * 3) / 4" or "sqrt(2) ** 3".
+
+    Args:
+        expression: Numbers, + - * / // % **, parentheses, and functions such as sqrt, log,
+            sin, round, min, max; the constants pi and e.
+    """
+    evaluator = simpleeval.SimpleEval(functions=_FUNCTIONS, names=_NAMES)
+    try:
+        value = evaluator.eval(expression)
+    except ZeroDivisionError:
+        raise BuiltinToolError(f"{expression} divides by zero.") from None
+    except (simpleeval.InvalidExpression, SyntaxError, TypeError, ValueError, OverflowError) as e:
+        raise BuiltinToolError(f"Cannot evaluate {expression!r}: {e}") from None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if not isinstance(value, int | float):
+        raise BuiltinToolError(f"{expression!r} is not a number expression.")
+    return f"{expression} = {value}"
+
+
+@tool(progress="Checking the time in {timezone}")
+def current_time(timezone: str = "UTC") -> str:
+    """The current date, time and weekday in a time zone.
+
+    Args:
+        timezone: IANA time zone name, e.g. "Asia/Seoul", "Europe/Berlin" or "UTC".
+    """
+    try:
+        zone = ZoneInfo(timezone.strip() or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BuiltinToolError(
+            f"Unknown time zone {timezone!r}: use an IANA name such as Asia/Seoul or UTC."
+        ) from None
+    now = datetime.now(zone)
+    return f"{now:%Y-%m-%d %H:%M:%S} {now.tzname()} ({now:%A}) in {zone.key}"

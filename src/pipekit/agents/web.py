@@ -1,0 +1,222 @@
+"""The web tools: `web_search` (numbered results + source events) and `fetch_page`.
+
+Both are built per chat turn, so they share one `Citations` numbering: result [2] of the
+first search and a page read later keep the numbers the model cites, in the order Open WebUI
+shows the source chips. Pages are cached per chat (same chat, same URL: fetched once), cut to
+a size limit, read only over http(s), and by default never from private addresses, so a web
+page cannot make the agent read internal services.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from pipekit.pipe.events import source
+
+from .search import SearchBackend
+from .tools import Tool, ToolResult, tool
+
+log = logging.getLogger(__name__)
+
+_MAX_REDIRECTS = 5
+_USER_AGENT = "pipekit-agent/0.1 (+https://github.com/open-webui/pipelines)"
+
+
+class FetchError(RuntimeError):
+    """The page could not be read; the message says why."""
+
+
+@dataclass
+class Citations:
+    """Numbers for URLs, first come first numbered, shared by every tool in a turn."""
+
+    numbers: dict[str, int] = field(default_factory=dict)
+
+    def number(self, url: str) -> tuple[int, bool]:
+        """(the URL's number, whether it is new)."""
+        if url in self.numbers:
+            return self.numbers[url], False
+        self.numbers[url] = len(self.numbers) + 1
+        return self.numbers[url], True
+
+
+def web_search_tool(backend: SearchBackend, citations: Citations, max_results: int) -> Tool:
+    @tool(progress="Searching the web for {query}")
+    def web_search(query: str, max_results: int = max_results) -> ToolResult:
+        """Search the web. Returns numbered results (title, URL, snippet); cite them as [n].
+
+        Args:
+            query: What to search for, as you would type it into a search engine.
+            max_results: How many results to return (1-10).
+        """
+        wanted = max(1, min(int(max_results), 10))
+        results = backend.search(query, wanted)
+        if not results:
+            return ToolResult(f"No results for {query!r}. Try other words.")
+        lines: list[str] = []
+        events = []
+        for result in results:
+            number, new = citations.number(result.url)
+            lines.append(f"[{number}] {result.title}\nURL: {result.url}\n{result.snippet}".strip())
+            if new:
+                events.append(source(result.title or result.url, result.snippet, url=result.url))
+        return ToolResult("\n\n".join(lines), events=events)
+
+    return web_search
+
+
+class PageCache:
+    """Pages read in a chat, keyed by (chat id, URL): the model re-reading a page is free."""
+
+    def __init__(self, max_entries: int = 512, ttl_s: float = 3600.0) -> None:
+        self.max_entries = max_entries
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[tuple[str, str], tuple[float, str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, chat_id: str | None, url: str) -> tuple[str, str] | None:
+        if not chat_id:
+            return None
+        with self._lock:
+            entry = self._entries.get((chat_id, url))
+            if entry is None or time.monotonic() - entry[0] > self.ttl_s:
+                return None
+            self._entries.move_to_end((chat_id, url))
+            return entry[1], entry[2]
+
+    def put(self, chat_id: str | None, url: str, title: str, text: str) -> None:
+        if not chat_id:  # no chat to scope it to: do not share pages between users
+            return
+        with self._lock:
+            self._entries[(chat_id, url)] = (time.monotonic(), title, text)
+            self._entries.move_to_end((chat_id, url))
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+PAGE_CACHE = PageCache()
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout_s: float = 15.0
+    max_bytes: int = 2 * 1024 * 1024
+    allow_private: bool = False
+
+
+def fetch_page_tool(
+    citations: Citations,
+    chat_id: str | None,
+    settings: FetchSettings | None = None,
+    cache: PageCache = PAGE_CACHE,
+) -> Tool:
+    settings = settings or FetchSettings()
+
+    @tool(progress="Reading {url}")
+    def fetch_page(url: str) -> ToolResult:
+        """Read a web page and return its main text (menus and ads removed).
+
+        Args:
+            url: The http(s) address of the page, e.g. a URL from web_search results.
+        """
+        cached = cache.get(chat_id, url)
+        if cached is None:
+            title, text = read_page(url, settings)
+            cache.put(chat_id, url, title, text)
+        else:
+            title, text = cached
+        number, new = citations.number(url)
+        events = [source(title or url, text[:1000], url=url)] if new else []
+        return ToolResult(f"[{number}] {title}\nURL: {url}\n\n{text}", events=events)
+
+    return fetch_page
+
+
+def read_page(url: str, settings: FetchSettings) -> tuple[str, str]:
+    """(title, main text) of an HTML or plain-text page; FetchError says what went wrong."""
+    current = url
+    with httpx.Client(
+        timeout=settings.timeout_s, follow_redirects=False, headers={"User-Agent": _USER_AGENT}
+    ) as client:
+        # Redirects are followed by hand: each hop gets the same address checks.
+        for _ in range(_MAX_REDIRECTS + 1):
+            _check_address(current, settings.allow_private)
+            try:
+                with client.stream("GET", current) as response:
+                    if response.is_redirect and response.headers.get("location"):
+                        current = urljoin(current, response.headers["location"])
+                        continue
+                    if response.status_code >= 400:
+                        raise FetchError(f"{current} answered HTTP {response.status_code}.")
+                    content_type = response.headers.get("content-type", "").lower()
+                    body = _read_limited(response, settings.max_bytes)
+                    encoding = response.encoding or "utf-8"
+            except httpx.TimeoutException:
+                raise FetchError(
+                    f"{current} did not answer within {settings.timeout_s:g} s."
+                ) from None
+            except httpx.HTTPError as error:
+                raise FetchError(f"{current} is not reachable ({type(error).__name__}).") from None
+            return _main_text(current, content_type, body, encoding)
+    raise FetchError(f"{url} redirects more than {_MAX_REDIRECTS} times.")
+
+
+def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= max_bytes:
+            log.info("page cut at %d bytes", max_bytes)
+            break
+    return b"".join(parts)[:max_bytes]
+
+
+def _main_text(url: str, content_type: str, body: bytes, encoding: str) -> tuple[str, str]:
+    text = body.decode(encoding, errors="replace")
+    if "html" in content_type or (not content_type and text.lstrip()[:1] == "<"):
+        import trafilatura
+
+        main = trafilatura.extract(text, url=url, include_comments=False) or ""
+        metadata = trafilatura.extract_metadata(text)
+        title = (metadata.title if metadata else "") or ""
+        if not main.strip():
+            raise FetchError(f"{url} has no readable text (a script-only page?).")
+        return title, main.strip()
+    if content_type.startswith("text/plain") or content_type.startswith("text/markdown"):
+        return "", text.strip()
+    kind = content_type.split(";")[0] or "unknown"
+    raise FetchError(
+        f"{url} is not a web page (content type {kind}); fetch_page reads HTML and plain text."
+    )
+
+
+def _check_address(url: str, allow_private: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"fetch_page reads only http and https URLs, not {parts.scheme or url!r}.")
+    if not parts.hostname:
+        raise FetchError(f"{url!r} has no host name.")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        raise FetchError(f"The host {parts.hostname} does not resolve.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise FetchError(
+                f"{parts.hostname} is a private address ({address}); fetch_page does not read "
+                "internal services unless the `fetch_private_urls` valve is on."
+            )
