@@ -1,0 +1,173 @@
+"""The incident agent's audit log: one JSON object per line, every tool call on record.
+
+Each read, each proposed write, each approval, denial and refused approval is appended to
+`<data dir>/incident/audit.jsonl` with who (user, chat), what (server, tool, arguments),
+how it went (outcome, a short result, duration) and when; writes carry their approval code.
+Secrets and personal data are masked before anything touches the disk: values under
+secret-looking keys are replaced whole, and every string goes through pipekit.guards.pii
+(tokens, keys, passwords, emails, phones, cards). IP addresses are kept: they are evidence.
+
+Appends take a thread lock and an exclusive `flock` on the file, and write each line with a
+single `write()` on an O_APPEND descriptor, so concurrent workers never interleave lines.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipekit.agents.tools import Tool, ToolResult
+from pipekit.guards.pii import TYPES, mask
+
+log = logging.getLogger(__name__)
+
+AUDIT_FILE = "audit.jsonl"
+RESULT_CHARS = 500
+# Masked in the log; IP addresses stay (pod and node IPs are what an SRE looks for).
+MASKED_TYPES = frozenset(TYPES) - {"IP_ADDRESS"}
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(
+    r"(?i)(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|"
+    r"credential|authorization|cookie|session[_-]?id)"
+)
+
+
+def mask_value(value: Any, mapping: dict[str, str] | None = None) -> Any:
+    """A copy of `value` (JSON-like data) with secrets and personal data masked."""
+    mapping = {} if mapping is None else mapping
+    if isinstance(value, str):
+        result = mask(value, MASKED_TYPES, mapping)
+        mapping.update(result.mapping)
+        return result.text
+    if isinstance(value, dict):
+        return {
+            str(key): REDACTED
+            if _SECRET_KEY.search(str(key)) and item not in (None, "", False)
+            else mask_value(item, mapping)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_value(item, mapping) for item in value]
+    return value
+
+
+class AuditLog:
+    """Append-only JSONL at `<folder>/audit.jsonl`."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / AUDIT_FILE
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        event: str,
+        user: str | None,
+        chat: str | None,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        outcome: str,
+        writes: bool = False,
+        result: str = "",
+        duration_ms: float | None = None,
+        approval_code: str | None = None,
+    ) -> dict[str, Any]:
+        """Mask and append one entry; returns what was written. Never raises."""
+        mapping: dict[str, str] = {}
+        entry: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "event": event,
+            "user": user,
+            "chat": chat,
+            "server": server,
+            "tool": tool,
+            "writes": writes,
+            "arguments": mask_value(arguments, mapping),
+            "outcome": outcome,
+            "result": mask_value(_clip(result), mapping),
+            "duration_ms": None if duration_ms is None else round(duration_ms, 1),
+        }
+        if approval_code is not None:
+            entry["approval_code"] = approval_code
+        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        try:
+            with self._lock:
+                descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                    os.write(descriptor, line)
+                finally:
+                    os.close(descriptor)  # closing releases the flock
+        except OSError as error:
+            # The agent keeps working; the operator reads why the record is missing.
+            log.error("could not append to the audit log %s: %s", self.path, error)
+        return entry
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry, oldest first (for tests and `tail`-like tooling)."""
+        if not self.path.exists():
+            return []
+        with self.path.open(encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines if line.strip()]
+
+    def audited(self, tool: Tool, *, user: str | None, chat: str | None, server: str) -> Tool:
+        """The same tool, with every run recorded (outcome, result, duration)."""
+        original = tool.run
+
+        def run(**arguments: Any) -> Any:
+            started = time.monotonic()
+            try:
+                result = original(**arguments)
+            except Exception as error:
+                self.record(
+                    event="call",
+                    user=user,
+                    chat=chat,
+                    server=server,
+                    tool=tool.name,
+                    arguments=arguments,
+                    outcome="error",
+                    writes=tool.writes,
+                    result=f"{type(error).__name__}: {error}",
+                    duration_ms=(time.monotonic() - started) * 1000,
+                )
+                raise
+            self.record(
+                event="call",
+                user=user,
+                chat=chat,
+                server=server,
+                tool=tool.name,
+                arguments=arguments,
+                outcome="ok",
+                writes=tool.writes,
+                result=_result_text(result),
+                duration_ms=(time.monotonic() - started) * 1000,
+            )
+            return result
+
+        return replace(tool, run=run)
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= RESULT_CHARS else text[: RESULT_CHARS - 1] + "…"
+
+
+def _result_text(result: Any) -> str:
+    if isinstance(result, ToolResult):
+        return result.text
+    if isinstance(result, str):
+        return result
+    return json.dumps(result, ensure_ascii=False, default=str)

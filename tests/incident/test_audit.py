@@ -1,0 +1,83 @@
+"""The audit log: one masked JSON object per line, whole lines even under concurrent appends."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from pipekit.agents.tools import tool
+from pipekit.incident.audit import REDACTED, AuditLog, mask_value
+
+
+def test_secrets_and_personal_data_are_masked():
+    masked = mask_value(
+        {
+            "text": "Ping alice@example.com or +1 415-555-0132; token=ghp_" + "a" * 36,
+            "api_key": "sk-live-123456789",
+            "headers": {"Authorization": "Bearer abcdefghijklmnopqrstuvwxyz"},
+            "namespace": "shop",
+            "pod_ip": "10.128.0.17",
+        }
+    )
+    flat = json.dumps(masked)
+    assert "alice@example.com" not in flat and "[EMAIL_1]" in flat
+    assert "415-555-0132" not in flat
+    assert "ghp_" not in flat
+    assert masked["api_key"] == REDACTED
+    assert masked["headers"]["Authorization"] == REDACTED
+    assert masked["namespace"] == "shop"
+    assert masked["pod_ip"] == "10.128.0.17"  # evidence, not a secret
+
+
+def test_audited_tool_records_arguments_outcome_and_duration(tmp_path):
+    @tool
+    def pods_list(namespace: str) -> str:
+        """List pods."""
+        return f"checkout CrashLoopBackOff in {namespace}; contact oncall@example.com"
+
+    audit = AuditLog(tmp_path)
+    wrapped = audit.audited(pods_list, user="u1", chat="c1", server="openshift")
+    assert "CrashLoopBackOff" in wrapped.invoke({"namespace": "shop"}).text
+    [entry] = audit.entries()
+    assert entry["event"] == "call" and entry["outcome"] == "ok"
+    assert entry["user"] == "u1" and entry["chat"] == "c1" and entry["server"] == "openshift"
+    assert entry["tool"] == "pods_list" and entry["arguments"] == {"namespace": "shop"}
+    assert entry["duration_ms"] >= 0 and entry["time"].endswith("Z")
+    assert "oncall@example.com" not in entry["result"]
+
+
+def test_failed_call_is_recorded_as_an_error(tmp_path):
+    @tool
+    def pods_log(name: str) -> str:
+        """Read a log."""
+        raise RuntimeError("pods is forbidden")
+
+    audit = AuditLog(tmp_path)
+    wrapped = audit.audited(pods_log, user="u1", chat="c1", server="openshift")
+    try:
+        wrapped.invoke({"name": "x"})
+    except RuntimeError:
+        pass
+    [entry] = audit.entries()
+    assert entry["outcome"] == "error" and "forbidden" in entry["result"]
+
+
+def test_concurrent_appends_stay_whole_lines(tmp_path):
+    audit = AuditLog(tmp_path)
+    big = "x" * 20_000  # larger than a pipe buffer: a torn write would show
+
+    def write(worker: int) -> None:
+        for index in range(25):
+            audit.record(
+                event="call", user=f"u{worker}", chat="c", server="s", tool="t",
+                arguments={"index": index, "payload": big}, outcome="ok",
+            )  # fmt: skip
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert len(lines) == 200
+    assert all(json.loads(line)["arguments"]["payload"] == big for line in lines)
