@@ -10,6 +10,7 @@ the audit log.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -110,10 +111,8 @@ class IncidentPipe(BasePipe):
         self._stores: dict[Path, tuple[ApprovalStore, AuditLog]] = {}
 
     async def on_shutdown(self) -> None:
-        self.close()
-
-    async def on_valves_updated(self) -> None:
-        self.close()  # the next message connects with the new server list
+        # Closing joins the MCP client's thread: keep it off the server's event loop.
+        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         with self._client_lock:
@@ -131,7 +130,10 @@ class IncidentPipe(BasePipe):
         return self._stores[folder]
 
     def mcp(self) -> MCPClient:
-        """One client per server list, kept between messages: stdio servers start once."""
+        """One client per server list, kept between messages: stdio servers start once.
+
+        A changed `mcp_servers` valve is picked up here, at the next message.
+        """
         key = self.valves.mcp_servers
         with self._client_lock:
             if self._client is not None and self._client_key == key:
@@ -166,7 +168,6 @@ class IncidentPipe(BasePipe):
             tools = [item for item in tools if not item.writes]
         runbook, runbook_problem = self.runbook_tool(request)
         if runbook_problem:
-            problems.append(runbook_problem)
             yield status(runbook_problem)
         if runbook is not None:
             tools.append(runbook)
@@ -274,10 +275,12 @@ class IncidentPipe(BasePipe):
             return
         claim = approvals.claim(command.code, user, chat)
         if not claim.granted:
+            known = approvals.get(command.code)
             audit.record(
-                event="approval_refused", user=user, chat=chat, server="", tool="",
-                arguments={}, outcome="refused", writes=True, result=claim.refusal,
-                approval_code=command.code,
+                event="approval_refused", user=user, chat=chat,
+                server=known.server if known else "", tool=known.tool if known else "",
+                arguments=known.arguments if known else {}, outcome="refused", writes=True,
+                result=claim.refusal, approval_code=command.code,
             )  # fmt: skip
             yield f"⛔ {claim.refusal}"
             return
