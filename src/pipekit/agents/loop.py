@@ -112,11 +112,19 @@ class AgentLoop:
                     react = True
                     yield status("The model has no native tool calling: using ReAct prompts")
                     continue
-                if "tool call" in error.user_message.lower() and turn.repairs_left:
-                    turn.repairs_left -= 1
-                    turn.conversation.append({"role": "user", "content": _BAD_JSON_PROMPT})
-                    yield status("The model sent a malformed tool call: asking it to repair")
-                    continue
+                if "tool call" in error.user_message.lower():
+                    if turn.repairs_left:
+                        turn.repairs_left -= 1
+                        turn.conversation.append({"role": "user", "content": _BAD_JSON_PROMPT})
+                        yield status("The model sent a malformed tool call: asking it to repair")
+                        continue
+                    yield status("The model sent a malformed tool call again", done=True)
+                    yield (
+                        "⚠️ The model sent malformed tool-call JSON twice, so the agent stopped. "
+                        "Try a model with better tool support, or a ReAct (text) mode."
+                        f"\n\nDetails: {error.user_message}"
+                    )
+                    break
                 raise
             if not calls:
                 break
