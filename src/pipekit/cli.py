@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # One INFO line per HTTP request drowns what the command itself has to say.
-    for noisy in ("httpx", "httpx2"):
+    for noisy in ("httpx", "httpx2", "faiss", "milvus_lite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return int(args.handler(args) or 0)
 

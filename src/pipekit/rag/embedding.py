@@ -124,3 +124,70 @@ _SINGLETON = LocalEmbedder()
 def get_local_embedder() -> LocalEmbedder:
     """The process-wide embedder (the model itself loads on the first embed, ~0.3 s)."""
     return _SINGLETON
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model could not be reached or is missing: the message says which."""
+
+
+class OllamaEmbedder:
+    """An Ollama embedding model (nomic-embed-text, bge-m3 for Korean) through `/api/embed`."""
+
+    def __init__(self, model: str, base_url: str, timeout_s: float = 120.0) -> None:
+        import ollama
+
+        self.model = model
+        self.base_url = base_url
+        self.model_name = f"ollama:{model}"
+        self._client = ollama.Client(host=base_url, timeout=timeout_s)
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = len(self.embed(["dimension probe"])[0])
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors: list[list[float]] = []
+        try:
+            for start in range(0, len(texts), BATCH_SIZE):
+                reply = self._client.embed(model=self.model, input=texts[start : start + BATCH_SIZE])
+                vectors.extend(list(vector) for vector in reply.embeddings)
+        except Exception as error:  # ollama raises httpx and its own ResponseError
+            raise EmbeddingError(_ollama_problem(error, self.model, self.base_url)) from error
+        self._dimension = len(vectors[0]) if vectors else self._dimension
+        return vectors
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        vectors = self.embed(texts)
+        array = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        return array / np.clip(norms, 1e-12, None)
+
+
+def _ollama_problem(error: Exception, model: str, base_url: str) -> str:
+    text = str(error)
+    if "not found" in text.lower():
+        return (
+            f"The embedding model `{model}` is not available on Ollama at {base_url}: "
+            f"run `ollama pull {model}` there, or choose another embedder."
+        )
+    return f"Ollama at {base_url} did not embed with `{model}`: {type(error).__name__}: {text}"
+
+
+Embedder = LocalEmbedder | OllamaEmbedder
+
+
+def make_embedder(spec: str, ollama_url: str | None = None) -> Embedder:
+    """`local` (the offline MiniLM) or `ollama:MODEL`; the Ollama URL falls back to the env."""
+    spec = (spec or "local").strip()
+    if spec in ("local", LocalEmbedder.model_name):
+        return get_local_embedder()
+    if spec.startswith("ollama:") and len(spec) > len("ollama:"):
+        from pipekit.settings import ollama_base_url
+
+        return OllamaEmbedder(spec.split(":", 1)[1], ollama_url or ollama_base_url())
+    raise ValueError(f"Unknown embedder {spec!r}: use `local` or `ollama:MODEL`.")

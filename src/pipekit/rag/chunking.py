@@ -1,0 +1,94 @@
+"""Documents into chunks that know where they come from.
+
+A document is cut at its headings first, then each section with LlamaIndex's
+SentenceSplitter (sentence-aware, size and overlap in tokens; its secondary split knows the
+CJK full stops, and Korean sentences end in '.', '?' or '!' like English ones). Each chunk
+keeps its document title and heading path: they are embedded and indexed with the text, so a
+passage that never repeats its subject ("Run it with --force") is still found by it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .sources import SourceDocument
+
+DEFAULT_CHUNK_SIZE = 220
+DEFAULT_CHUNK_OVERLAP = 30
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str  # what the model reads and the user sees
+    context: str  # "Title › Section": embedded and indexed along with the text
+
+    @property
+    def indexed_text(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+@lru_cache(maxsize=8)
+def _splitter(chunk_size: int, chunk_overlap: int):
+    from llama_index.core.node_parser import SentenceSplitter
+
+    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+
+
+def chunk_document(
+    document: SourceDocument,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+) -> list[Chunk]:
+    splitter = _splitter(chunk_size, min(chunk_overlap, chunk_size // 2))
+    chunks: list[Chunk] = []
+    for headings, body in sections(document.text):
+        path = [h for h in headings if h.strip().lower() != document.title.strip().lower()]
+        context = " › ".join([document.title, *path]) if document.title else " › ".join(path)
+        for piece in splitter.split_text(body):
+            piece = piece.strip()
+            if not piece:
+                continue
+            position = len(chunks)
+            digest = hashlib.sha256(f"{document.doc_id}\0{position}\0{piece}".encode()).hexdigest()
+            chunks.append(Chunk(digest[:32], document.doc_id, position, piece, context))
+    return chunks
+
+
+def sections(text: str) -> list[tuple[list[str], str]]:
+    """(heading path, body) for each part of a markdown-ish text; text before any heading too."""
+    result: list[tuple[list[str], str]] = []
+    stack: list[tuple[int, str]] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        content = "\n".join(body).strip()
+        if content:
+            result.append(([title for _, title in stack], content))
+        body.clear()
+
+    in_code = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        match = None if in_code else _HEADING.match(line)
+        if match:
+            flush()
+            level = len(match.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, match.group(2).strip()))
+        else:
+            body.append(line)
+    flush()
+    if not result and stack:  # headings only: index them rather than nothing
+        result.append(([], "\n".join(title for _, title in stack)))
+    return result

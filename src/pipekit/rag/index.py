@@ -1,0 +1,407 @@
+"""Collections: incremental ingestion and hybrid (dense + BM25) search.
+
+One `RagIndex` per data dir and Milvus target. Ingestion compares content hashes: only new
+or changed documents are chunked and embedded (and a vector already computed for the same
+text is reused), vanished documents are removed, and a run killed half-way leaves documents
+marked pending that the next run redoes. Search fuses Milvus' nearest chunks with BM25 by
+reciprocal rank, and keeps the exact cosine similarity of each passage for the cutoff.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from pipekit.settings import data_dir as default_data_dir
+
+from .catalog import Catalog, CollectionError, CollectionInfo, StoredChunk, check_embedder
+from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_document
+from .embedding import Embedder
+from .lexical import KeywordIndex
+from .sources import SourceDocument, SourceItem
+from .store import LITE_IDLE_S, StoreConfig, VectorStore
+
+log = logging.getLogger(__name__)
+
+SearchMode = Literal["hybrid", "dense", "bm25"]
+# Reciprocal rank fusion constant: the usual 60 flattens the top too much for short lists.
+_RRF_K = 20
+_EMBED_BATCH = 128
+
+
+@dataclass
+class IngestSummary:
+    collection: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (doc id, reason)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"{self.collection}: {self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.removed} removed, {len(self.skipped)} skipped "
+            f"({self.chunks_written} chunks written, {self.chunks_embedded} embedded, "
+            f"{self.chunks_reused} reused, {self.seconds:.1f} s)"
+        ]
+        lines += [f"  skipped {doc_id}: {reason}" for doc_id, reason in self.skipped]
+        return lines
+
+
+@dataclass
+class Passage:
+    collection: str
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    context: str
+    metadata: dict[str, Any]
+    score: float  # fused rank score: orders the passages
+    similarity: float  # cosine to the question (dense embedding): compared with the cutoff
+
+    @property
+    def url(self) -> str | None:
+        return self.metadata.get("url")
+
+
+@dataclass
+class _CollectionView:
+    """What searching one collection version needs in memory; rebuilt when it changes."""
+
+    version: int
+    chunks: list[StoredChunk]
+    positions: dict[str, int]
+    keywords: KeywordIndex
+    vectors: np.ndarray  # rows align with chunks
+
+
+class RagIndex:
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        store: StoreConfig | None = None,
+        *,
+        release_idle_s: float | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.store_config = store or StoreConfig.from_env()
+        self.catalog = Catalog(self.data_dir / "rag" / "catalog.sqlite")
+        self._stores: dict[str, VectorStore] = {}
+        self._views: dict[str, _CollectionView] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        if release_idle_s:
+            threading.Thread(
+                target=self._release_idle, args=(release_idle_s,), name="pipekit-rag-idle",
+                daemon=True,
+            ).start()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            stores = list(self._stores.values())
+            self._stores.clear()
+        for store in stores:
+            store.close()
+        self.catalog.close()
+
+    def _release_idle(self, idle_s: float) -> None:
+        """Let go of Milvus Lite when unused, so `pipekit ingest` can open the file."""
+        while not self._closed.wait(min(idle_s, LITE_IDLE_S) / 2):
+            with self._lock:
+                stores = list(self._stores.values())
+            if stores and all(time.monotonic() - s.last_used > idle_s for s in stores):
+                for store in stores:
+                    if store.lite:
+                        store.close()
+
+    def vector_store(self, info: CollectionInfo) -> VectorStore:
+        with self._lock:
+            store = self._stores.get(info.name)
+            if store is None:
+                store = VectorStore(self.store_config, self.data_dir, info.name, info.dimension)
+                self._stores[info.name] = store
+            return store
+
+    # --- ingestion ------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        collection: str,
+        items: Iterable[SourceItem],
+        embedder: Embedder,
+        *,
+        owner: str | None = None,
+        chat_id: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+        remove_missing: bool = True,
+        wait_s: float = 120.0,
+        on_document: Callable[[str], None] | None = None,
+    ) -> IngestSummary:
+        started = time.monotonic()
+        summary = IngestSummary(collection)
+        info = self.catalog.ensure_collection(
+            collection, embedder.model_name, embedder.dimension, owner=owner, chat_id=chat_id
+        )
+        store = self.vector_store(info)
+        known = self.catalog.document_hashes(collection)
+        seen: set[str] = set()
+        origins: set[str] = set()
+        batch: list[tuple[SourceDocument, list[Chunk]]] = []
+        batch_chunks = 0
+        for item in items:
+            if on_document:
+                on_document(item.doc_id)
+            origins.add(item.origin)
+            seen.add(item.doc_id)
+            if not isinstance(item, SourceDocument):
+                summary.skipped.append((item.doc_id, item.reason))
+                continue
+            previous = known.get(item.doc_id)
+            if previous and previous[0] == item.content_hash:
+                summary.unchanged += 1
+                continue
+            if previous:
+                summary.updated += 1
+            else:
+                summary.added += 1
+            chunks = chunk_document(item, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+            batch.append((item, chunks))
+            batch_chunks += len(chunks)
+            if batch_chunks >= _EMBED_BATCH:
+                self._write_batch(info, store, embedder, batch, known, summary, wait_s)
+                batch, batch_chunks = [], 0
+        if batch:
+            self._write_batch(info, store, embedder, batch, known, summary, wait_s)
+        if remove_missing:
+            for doc_id, (_, origin) in known.items():
+                if doc_id not in seen and origin in origins:
+                    store.delete_document(doc_id, wait_s)
+                    self.catalog.remove_document(collection, doc_id)
+                    summary.removed += 1
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _write_batch(
+        self,
+        info: CollectionInfo,
+        store: VectorStore,
+        embedder: Embedder,
+        batch: list[tuple[SourceDocument, list[Chunk]]],
+        known: dict[str, tuple[str, str]],
+        summary: IngestSummary,
+        wait_s: float,
+    ) -> None:
+        all_chunks = [chunk for _, chunks in batch for chunk in chunks]
+        hashes = [text_hash(embedder.model_name, c.indexed_text) for c in all_chunks]
+        vectors = self.embed_cached(embedder, [c.indexed_text for c in all_chunks], hashes, summary)
+        for document, _ in batch:
+            self.catalog.mark_pending(info.name, document.doc_id, document.title, document.origin)
+            if document.doc_id in known:
+                store.delete_document(document.doc_id, wait_s)
+        rows = [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text} for c in all_chunks]
+        if rows:
+            store.add(rows, vectors, wait_s)
+        offset = 0
+        for document, chunks in batch:
+            self.catalog.replace_document(
+                info.name,
+                doc_id=document.doc_id,
+                content_hash=document.content_hash,
+                title=document.title,
+                origin=document.origin,
+                metadata=document.metadata,
+                chunks=chunks,
+                text_hashes=hashes[offset : offset + len(chunks)],
+            )
+            offset += len(chunks)
+        summary.chunks_written += len(all_chunks)
+
+    def embed_cached(
+        self,
+        embedder: Embedder,
+        texts: list[str],
+        hashes: list[str],
+        summary: IngestSummary | None = None,
+    ) -> np.ndarray:
+        """Vectors for texts; each distinct text is embedded at most once, ever."""
+        cached = self.catalog.cached_vectors(embedder.model_name, list(set(hashes)))
+        missing = {digest: text for digest, text in zip(hashes, texts, strict=True)}
+        missing = {digest: text for digest, text in missing.items() if digest not in cached}
+        if missing:
+            fresh = embedder.embed_array(list(missing.values()))
+            new = dict(zip(missing, fresh, strict=True))
+            self.catalog.cache_vectors(embedder.model_name, new)
+            cached.update(new)
+        if summary is not None:
+            summary.chunks_embedded += len(missing)
+            summary.chunks_reused += len(hashes) - len(missing)
+        if not hashes:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.stack([cached[digest] for digest in hashes]).astype(np.float32)
+
+    def drop(self, collection: str) -> None:
+        info = self.catalog.collection(collection)
+        if info is None:
+            raise CollectionError(f"There is no collection {collection!r}.")
+        self.vector_store(info).drop(wait_s=120)
+        with self._lock:
+            self._stores.pop(collection, None)
+            self._views.pop(collection, None)
+        self.catalog.drop_collection(collection)
+
+    # --- search ---------------------------------------------------------------------------
+
+    def readable_collections(
+        self, names: list[str], user_id: str | None, chat_id: str | None
+    ) -> list[CollectionInfo]:
+        """The named collections this user may read; an unknown or foreign one is an error
+        that does not reveal whether it exists."""
+        readable = []
+        for name in names:
+            info = self.catalog.collection(name)
+            if info is None or not info.readable_by(user_id, chat_id):
+                known = [c.name for c in self.catalog.collections() if c.owner is None]
+                raise CollectionError(
+                    f"There is no collection {name!r}. Shared collections: "
+                    f"{', '.join(known) or 'none yet — run `pipekit ingest`'}."
+                )
+            readable.append(info)
+        return readable
+
+    def search(
+        self,
+        collections: list[CollectionInfo],
+        query: str,
+        embedder: Embedder,
+        *,
+        top_k: int = 5,
+        mode: SearchMode = "hybrid",
+        candidates: int = 40,
+        filters: dict[str, str] | None = None,
+    ) -> list[Passage]:
+        query_vector: np.ndarray | None = None
+        if mode != "bm25":
+            query_vector = embedder.embed_array([query])[0]
+        fused: dict[tuple[str, str], float] = Counter()
+        found: dict[tuple[str, str], tuple[CollectionInfo, StoredChunk, float]] = {}
+        for info in collections:
+            check_embedder(info, embedder.model_name, None)
+            view = self._view(info)
+            if not view.chunks:
+                continue
+            allowed = _filter_mask(view.chunks, filters)
+            ranked_lists: list[list[int]] = []
+            if query_vector is not None:
+                dense_k = candidates * (4 if filters else 1)
+                hits = self.vector_store(info).search(query_vector, dense_k)
+                positions = [view.positions[cid] for cid, _ in hits if cid in view.positions]
+                if allowed is not None:
+                    positions = [p for p in positions if allowed[p]]
+                ranked_lists.append(positions[:candidates])
+            if mode != "dense":
+                hits = view.keywords.search(query, candidates, allowed)
+                ranked_lists.append([position for position, _ in hits])
+            for ranked in ranked_lists:
+                for rank, position in enumerate(ranked):
+                    key = (info.name, view.chunks[position].chunk_id)
+                    fused[key] += 1.0 / (_RRF_K + rank + 1)
+                    if key not in found:
+                        similarity = (
+                            float(view.vectors[position] @ query_vector)
+                            if query_vector is not None and len(view.vectors)
+                            else 0.0
+                        )
+                        found[key] = (info, view.chunks[position], similarity)
+        ordered = sorted(fused, key=lambda key: (-fused[key], -found[key][2]))
+        passages = []
+        for key in ordered[:top_k]:
+            info, chunk, similarity = found[key]
+            passages.append(
+                Passage(
+                    collection=info.name,
+                    chunk_id=chunk.chunk_id,
+                    doc_id=chunk.doc_id,
+                    title=chunk.title,
+                    text=chunk.text,
+                    context=chunk.context,
+                    metadata=chunk.metadata,
+                    score=fused[key],
+                    similarity=similarity,
+                )
+            )
+        return passages
+
+    def _view(self, info: CollectionInfo) -> _CollectionView:
+        current = self.catalog.collection(info.name)
+        version = current.version if current else -1
+        with self._lock:
+            view = self._views.get(info.name)
+        if view is not None and view.version == version:
+            return view
+        chunks = self.catalog.chunks(info.name)
+        cached = self.catalog.cached_vectors(info.embed_model, [c.text_hash for c in chunks])
+        vectors = (
+            np.stack([cached.get(c.text_hash, np.zeros(info.dimension, np.float32)) for c in chunks])
+            if chunks
+            else np.zeros((0, info.dimension), np.float32)
+        )
+        view = _CollectionView(
+            version=version,
+            chunks=chunks,
+            positions={c.chunk_id: i for i, c in enumerate(chunks)},
+            keywords=KeywordIndex([f"{c.context}\n{c.text}" for c in chunks]),
+            vectors=vectors,
+        )
+        with self._lock:
+            self._views[info.name] = view
+        return view
+
+
+def text_hash(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
+
+
+def parse_filters(text: str) -> dict[str, str]:
+    """`type=md, source=runbooks/*` → {"type": "md", "source": "runbooks/*"}."""
+    filters: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"Metadata filter {part.strip()!r} is not KEY=VALUE.")
+        filters[key.strip()] = value.strip()
+    return filters
+
+
+def _filter_mask(chunks: list[StoredChunk], filters: dict[str, str] | None) -> np.ndarray | None:
+    if not filters:
+        return None
+    mask = np.zeros(len(chunks), dtype=bool)
+    for position, chunk in enumerate(chunks):
+        fields = {**chunk.metadata, "doc_id": chunk.doc_id, "title": chunk.title}
+        mask[position] = all(
+            fnmatch.fnmatchcase(str(fields.get(key, "")), pattern)
+            for key, pattern in filters.items()
+        )
+    return mask

@@ -1,0 +1,93 @@
+"""BM25 keyword search with a tokenizer that treats Korean as Korean.
+
+Korean writes particles and endings onto the word ("파드가", "파드를", "파드의" are all "파드"),
+so whole-word tokens rarely match between a question and a passage. Each Hangul run is
+indexed as the word plus its character bigrams: "재시작했다" and "재시작" share "재시", "시작",
+which is the standard way to search Korean without a morphological analyser. Latin words are
+lower-cased, lightly stemmed and stripped of stop words. Scoring is bm25s (sparse BM25).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# Short on purpose: BM25's idf already discounts common words; these only add noise.
+_STOP_WORDS = frozenset(
+    "a an and are as at be by can do does for from how i if in is it of on or so that the "
+    "this to was what when where which who why will with you your my me we our".split()
+)
+# Particles that most often end a Korean word; dropped to give the bare noun as a token too.
+_PARTICLES = (
+    "으로는", "에서는", "에게서", "으로", "에서", "에게", "까지", "부터", "처럼", "보다",
+    "은", "는", "이", "가", "을", "를", "의", "에", "와", "과", "도", "로", "만",
+)  # fmt: skip
+
+
+def tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    for word in _TOKEN.findall(unicodedata.normalize("NFKC", text).lower()):
+        if _HANGUL.match(word):
+            tokens.extend(_korean_tokens(word))
+        elif word not in _STOP_WORDS:
+            tokens.append(_stem(word))
+            if any(sep in word for sep in "._-"):  # pod-name-7f9c: the parts match too
+                tokens.extend(_stem(part) for part in re.split(r"[._-]", word) if part)
+    return tokens
+
+
+def _korean_tokens(word: str) -> list[str]:
+    tokens = [word]
+    for particle in _PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle) + 1:
+            tokens.append(word[: -len(particle)])
+            break
+    tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
+    return tokens
+
+
+def _stem(word: str) -> str:
+    """Plural and verb endings off, so "restarts"/"restarting" match "restart"."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith("ss"):
+                return word
+            return word[: -len(suffix)] + keep
+    return word
+
+
+class KeywordIndex:
+    """BM25 over a fixed list of texts; rebuilt when the collection changes."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        import bm25s
+
+        self.size = len(texts)
+        self._bm25 = bm25s.BM25()
+        if self.size:
+            self._bm25.index([tokenize(text) or [""] for text in texts], show_progress=False)
+
+    def search(
+        self, query: str, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """(position, score) of the best k texts; `allowed` is a 0/1 mask over positions."""
+        tokens = tokenize(query)
+        if not self.size or not tokens:
+            return []
+        k = min(k, self.size)
+        mask = None if allowed is None else allowed.astype(np.float32)
+        positions, scores = self._bm25.retrieve(
+            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            (int(position), float(score))
+            for position, score in zip(positions[0], scores[0], strict=True)
+            if score > 0
+        ]
