@@ -1,0 +1,298 @@
+"""docker/openshift: the kustomize overlays, rendered with `kubectl kustomize` and validated
+offline against the Kubernetes 1.32 schemas (kubernetes-validate, strict: unknown fields are
+errors). OpenShift's Route is a CRD those schemas do not know; it is checked field by field.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from pipekit.cli import build_parser
+from tests.deploy.files import DEPLOY_DOCS, DOCKERFILE, kustomize
+
+kubernetes_validate = pytest.importorskip(
+    "kubernetes_validate", reason="pip install kubernetes-validate==1.37.0 (offline schemas)"
+)
+
+KUBERNETES_VERSION = "1.32"
+READ_VERBS = {"get", "list", "watch"}
+WRITE_VERBS = {"patch", "update"}
+MCP_OPENSHIFT = "pipekit-mcp-openshift"
+
+
+@pytest.fixture(scope="module")
+def read_only() -> list[dict[str, Any]]:
+    return kustomize("read-only")
+
+
+@pytest.fixture(scope="module")
+def with_writes() -> list[dict[str, Any]]:
+    return kustomize("with-writes")
+
+
+def objects(rendered: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in rendered if o["kind"] == kind}
+
+
+def pod_spec(deployment: dict) -> dict:
+    return deployment["spec"]["template"]["spec"]
+
+
+def rules(rendered: list[dict]) -> set[tuple[str, str, str]]:
+    """Every (apiGroup, resource, verb) any Role or ClusterRole grants."""
+    granted = set()
+    for role in rendered:
+        if role["kind"] not in ("Role", "ClusterRole"):
+            continue
+        for rule in role.get("rules", []):
+            for group in rule.get("apiGroups", []):
+                for resource in rule.get("resources", []):
+                    for verb in rule["verbs"]:
+                        granted.add((group, resource, verb))
+    return granted
+
+
+@pytest.mark.parametrize("overlay", ["read-only", "with-writes"])
+def test_every_object_is_valid_against_the_kubernetes_schemas(overlay):
+    rendered = kustomize(overlay)
+    for manifest in rendered:
+        if manifest["kind"] == "Route":
+            continue
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    assert {o["kind"] for o in rendered} >= {
+        "Deployment",
+        "Service",
+        "Route",
+        "PersistentVolumeClaim",
+        "ConfigMap",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+    }
+
+
+def test_the_offline_validator_rejects_a_misspelled_field(read_only):
+    """Proves the check above can fail: strict mode knows every field of a Deployment."""
+    deployment = copy.deepcopy(objects(read_only, "Deployment")["pipekit"])
+    deployment["spec"]["replica"] = 1
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_route_exposes_the_pipekit_service_over_tls(read_only):
+    routes = objects(read_only, "Route")
+    assert set(routes) == {"pipekit"}, "only pipekit gets a Route; the MCP servers stay inside"
+    route = routes["pipekit"]
+    assert route["apiVersion"] == "route.openshift.io/v1"
+    assert set(route["spec"]) <= {"host", "path", "to", "port", "tls", "wildcardPolicy"}
+    service = objects(read_only, "Service")[route["spec"]["to"]["name"]]
+    assert route["spec"]["to"]["kind"] == "Service"
+    port_names = {port["name"] for port in service["spec"]["ports"]}
+    assert route["spec"]["port"]["targetPort"] in port_names
+    assert route["spec"]["tls"] == {
+        "termination": "edge",
+        "insecureEdgeTerminationPolicy": "Redirect",
+    }
+    assert route["metadata"]["namespace"] == "pipekit"
+
+
+def test_each_service_selects_its_deployment_and_a_named_container_port(read_only):
+    deployments = objects(read_only, "Deployment")
+    expected = {"pipekit": 9099, "pipekit-mcp-openshift": 8811, "pipekit-mcp-slack": 8812}
+    for name, service in objects(read_only, "Service").items():
+        deployment = deployments[name]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= labels.items(), name
+        container_ports = {
+            port["name"]: port["containerPort"]
+            for container in pod_spec(deployment)["containers"]
+            for port in container["ports"]
+        }
+        (port,) = service["spec"]["ports"]
+        assert container_ports[port["targetPort"]] == port["port"] == expected[name]
+
+
+def test_containers_are_non_root_unprivileged_with_limits_and_probes(read_only):
+    for name, deployment in objects(read_only, "Deployment").items():
+        spec = pod_spec(deployment)
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        # No fixed UID: OpenShift's restricted SCC assigns one from the project's range.
+        assert "runAsUser" not in spec["securityContext"], name
+        for container in spec["containers"]:
+            security = container["securityContext"]
+            assert security["privileged"] is False and security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert {"/tmp"} <= {mount["mountPath"] for mount in container["volumeMounts"]}
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= resources["requests"].keys() & resources["limits"].keys()
+            assert "readinessProbe" in container and "livenessProbe" in container, name
+
+
+def test_probes_run_the_health_script_the_image_ships(read_only):
+    shipped = re.search(r"COPY docker/healthcheck.py (\S+)", DOCKERFILE.read_text()).group(1)
+    for name, deployment in objects(read_only, "Deployment").items():
+        (container,) = pod_spec(deployment)["containers"]
+        command = container["readinessProbe"]["exec"]["command"]
+        assert command[:2] == ["python", shipped], name
+        if name != "pipekit":
+            port = container["ports"][0]["containerPort"]
+            assert command[2:] == ["--mcp", "--url", f"http://127.0.0.1:{port}/mcp"]
+
+
+def test_container_args_are_commands_the_pipekit_cli_accepts(read_only, with_writes):
+    parser = build_parser()
+    for rendered in (read_only, with_writes):
+        for name, deployment in objects(rendered, "Deployment").items():
+            (container,) = pod_spec(deployment)["containers"]
+            args = parser.parse_args([str(arg) for arg in container["args"]])
+            assert args.host == "0.0.0.0", name
+            assert args.port == container["ports"][0]["containerPort"], name
+
+
+def test_data_dir_lives_on_the_persistent_volume(read_only):
+    deployment = objects(read_only, "Deployment")["pipekit"]
+    spec = pod_spec(deployment)
+    (container,) = spec["containers"]
+    env = {entry["name"]: entry for entry in container["env"]}
+    assert env["PIPEKIT_DATA_DIR"]["value"] == "/data"
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in spec["volumes"]}
+    claim = volumes[mounts["/data"]]["persistentVolumeClaim"]["claimName"]
+    assert claim in objects(read_only, "PersistentVolumeClaim")
+    # A ReadWriteOnce volume and Milvus Lite files: never two pods on it during a rollout.
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployment["spec"]["replicas"] == 1
+
+
+def secret_references(rendered: list[dict]) -> set[str]:
+    names = set()
+    for deployment in objects(rendered, "Deployment").values():
+        spec = pod_spec(deployment)
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                names.add(volume["secret"]["secretName"])
+        for container in spec["containers"]:
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    names.add(ref["name"])
+    return names
+
+
+def test_secrets_are_referenced_never_shipped_and_the_docs_say_how_to_create_them(read_only):
+    assert not objects(read_only, "Secret"), "secret values do not belong in the manifests"
+    referenced = secret_references(read_only)
+    assert {"pipekit-api-key", "pipekit-mcp-token", "pipekit-slack"} <= referenced
+    docs = DEPLOY_DOCS.read_text(encoding="utf-8")
+    for name in referenced:
+        assert f"secret generic {name}" in docs, f"docs/deploy.md: how to create {name}"
+    # The key reaches pipekit as a file, the way `pipekit serve` reads a mounted secret.
+    (container,) = pod_spec(objects(read_only, "Deployment")["pipekit"])["containers"]
+    env = {entry["name"]: entry for entry in container["env"]}
+    key_file = env["PIPELINES_API_KEY_FILE"]["value"]
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    assert key_file.startswith(mounts["api-key"] + "/")
+
+
+def test_read_only_overlay_grants_no_write_verb_and_no_secrets(read_only):
+    granted = rules(read_only)
+    assert {verb for _, _, verb in granted} <= READ_VERBS
+    assert not {resource for _, resource, _ in granted if resource.startswith("secrets")}
+    (container,) = pod_spec(objects(read_only, "Deployment")[MCP_OPENSHIFT])["containers"]
+    assert "--read-only" in container["args"]
+
+
+def test_only_the_openshift_mcp_server_gets_a_kubernetes_identity(read_only):
+    for name, deployment in objects(read_only, "Deployment").items():
+        spec = pod_spec(deployment)
+        if name == MCP_OPENSHIFT:
+            assert spec["serviceAccountName"] == MCP_OPENSHIFT
+            assert spec["automountServiceAccountToken"] is True
+        else:
+            assert spec["automountServiceAccountToken"] is False, name
+    (binding,) = objects(read_only, "ClusterRoleBinding").values()
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": MCP_OPENSHIFT, "namespace": "pipekit"}
+    ]
+    assert binding["roleRef"]["name"] in objects(read_only, "ClusterRole")
+
+
+# The Kubernetes client calls in pipekit.mcp.openshift, and the grant each needs.
+API_CALLS = {
+    "list_namespaced_pod": ("", "pods", "list"),
+    "list_pod_for_all_namespaces": ("", "pods", "list"),
+    "read_namespaced_pod": ("", "pods", "get"),
+    "read_namespaced_pod_log": ("", "pods/log", "get"),
+    "list_namespaced_event": ("", "events", "list"),
+    "list_event_for_all_namespaces": ("", "events", "list"),
+    "list_namespace": ("", "namespaces", "list"),
+    "list_namespaced_deployment": ("apps", "deployments", "list"),
+    "list_deployment_for_all_namespaces": ("apps", "deployments", "list"),
+    "read_namespaced_deployment": ("apps", "deployments", "get"),
+    "read_namespaced_deployment_scale": ("apps", "deployments/scale", "get"),
+    "list_namespaced_custom_object": ("route.openshift.io", "routes", "list"),
+    "list_cluster_custom_object": ("route.openshift.io", "routes", "list"),
+    # Writes: granted only by the with-writes overlay.
+    "patch_namespaced_deployment": ("apps", "deployments", "patch"),
+    "patch_namespaced_deployment_scale": ("apps", "deployments/scale", "patch"),
+}
+# helm_releases_list: deliberately not granted (list secrets reads every secret's data).
+NOT_GRANTED = {"list_namespaced_secret", "list_secret_for_all_namespaces"}
+
+
+def test_roles_cover_every_kubernetes_call_the_mcp_server_makes(read_only, with_writes):
+    import pipekit.mcp.openshift as openshift
+
+    source = open(openshift.__file__, encoding="utf-8").read()
+    calls = set(re.findall(r"self\.(?:core|apps|custom)\.(\w+)", source))
+    unknown = calls - API_CALLS.keys() - NOT_GRANTED
+    assert not unknown, f"new Kubernetes calls: add them to API_CALLS and to the Roles: {unknown}"
+    for call in calls - NOT_GRANTED:
+        group, resource, verb = API_CALLS[call]
+        granted = rules(read_only if verb in READ_VERBS else with_writes)
+        assert (group, resource, verb) in granted, f"{call} needs {verb} {group}/{resource}"
+    assert ("project.openshift.io", "projects", "list") in rules(read_only)
+
+
+def test_write_overlay_adds_only_patch_and_update_on_deployments(read_only, with_writes):
+    added = rules(with_writes) - rules(read_only)
+    assert added == {
+        ("apps", resource, verb)
+        for resource in ("deployments", "deployments/scale")
+        for verb in WRITE_VERBS
+    }
+    # Bound per namespace (a RoleBinding), to the same service account, never cluster-wide.
+    assert len(objects(with_writes, "ClusterRoleBinding")) == 1
+    (binding,) = objects(with_writes, "RoleBinding").values()
+    assert binding["roleRef"]["name"] == "pipekit-mcp-openshift-write"
+    # write-rolebinding.yaml names the namespace itself: it must match the overlay's.
+    account = objects(with_writes, "ServiceAccount")[MCP_OPENSHIFT]
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": MCP_OPENSHIFT,
+            "namespace": account["metadata"]["namespace"],
+        }
+    ]
+    (container,) = pod_spec(objects(with_writes, "Deployment")[MCP_OPENSHIFT])["containers"]
+    assert "--read-only" not in container["args"]
+
+
+def test_write_overlay_changes_nothing_else(read_only, with_writes):
+    def key(manifest: dict) -> tuple[str, str]:
+        return manifest["kind"], manifest["metadata"]["name"]
+
+    before = {key(m): m for m in read_only}
+    after = {key(m): m for m in with_writes}
+    added = set(after) - set(before)
+    assert added == {
+        ("ClusterRole", "pipekit-mcp-openshift-write"),
+        ("RoleBinding", "pipekit-mcp-openshift-write"),
+    }
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {("Deployment", MCP_OPENSHIFT)}
