@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from pipekit.agents.chain import PromptChainPipe
 from pipekit.agents.pipe import ReactAgentPipe, WebSearchAgentPipe
 from pipekit.testing.server import PipekitServer
 from tests.fakes import FakeOllama
@@ -62,6 +63,7 @@ DEFAULT_VALVES = {
     "web_search_agent": WebSearchAgentPipe.Valves().model_dump(),
     "react_agent": ReactAgentPipe.Valves().model_dump(),
     "guarded_agent": WebSearchAgentPipe.Valves().model_dump(),
+    "prompt_chain": PromptChainPipe.Valves().model_dump(),
 }
 
 

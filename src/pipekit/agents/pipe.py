@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem, status
 
@@ -29,6 +29,50 @@ BUILTIN_TOOLS = ("web_search", "fetch_page", "calculator", "current_time")
 _rag_missing_logged = False
 
 
+class SearchValves(BaseModel):
+    """Which web search service answers, where, and with which key."""
+
+    search_backend: Literal["searxng", "tavily", "brave"] = Field(
+        "searxng",
+        description="Web search service: 'searxng' (self-hosted, no key), 'tavily' or "
+        "'brave' (API keys).",
+    )
+    searxng_url: str = Field(
+        "",
+        description="SearXNG URL (its JSON format must be enabled). Empty: $SEARXNG_URL, "
+        "else http://searxng:8080.",
+    )
+    tavily_url: str = Field(
+        "", description="Tavily API URL. Empty: $TAVILY_BASE_URL, else https://api.tavily.com."
+    )
+    tavily_api_key: str = Field("", description="Tavily API key. Empty: $TAVILY_API_KEY.")
+    brave_url: str = Field(
+        "",
+        description="Brave Search API URL. Empty: $BRAVE_BASE_URL, else "
+        "https://api.search.brave.com.",
+    )
+    brave_api_key: str = Field(
+        "", description="Brave Search subscription token. Empty: $BRAVE_API_KEY."
+    )
+    search_timeout_s: float = Field(
+        15.0, gt=0, le=120, description="Seconds to wait for the search service or a page."
+    )
+    max_results: int = Field(
+        5, ge=1, le=10, description="Search results per web_search call, unless the model asks."
+    )
+
+    def search_settings(self) -> SearchSettings:
+        return SearchSettings(
+            backend=self.search_backend,
+            searxng_url=self.searxng_url,
+            tavily_url=self.tavily_url,
+            tavily_api_key=self.tavily_api_key,
+            brave_url=self.brave_url,
+            brave_api_key=self.brave_api_key,
+            timeout_s=self.search_timeout_s,
+        )
+
+
 class AgentPipe(BasePipe):
     """Subclass it in a pipeline file; set `builtin_tools` and `instructions`."""
 
@@ -38,7 +82,7 @@ class AgentPipe(BasePipe):
         "you need what it returns; answer directly when you can."
     )
 
-    class Valves(BasePipe.Valves):
+    class Valves(BasePipe.Valves, SearchValves):
         max_steps: int = Field(
             6, ge=1, le=50, description="Most tool calls the agent makes before it must answer."
         )
@@ -55,34 +99,6 @@ class AgentPipe(BasePipe):
             True,
             description="Append a collapsible list of the agent's steps (tools, arguments, "
             "outcomes, times) under the answer.",
-        )
-        search_backend: Literal["searxng", "tavily", "brave"] = Field(
-            "searxng",
-            description="Web search service: 'searxng' (self-hosted, no key), 'tavily' or "
-            "'brave' (API keys).",
-        )
-        searxng_url: str = Field(
-            "",
-            description="SearXNG URL (its JSON format must be enabled). Empty: $SEARXNG_URL, "
-            "else http://searxng:8080.",
-        )
-        tavily_url: str = Field(
-            "", description="Tavily API URL. Empty: $TAVILY_BASE_URL, else https://api.tavily.com."
-        )
-        tavily_api_key: str = Field("", description="Tavily API key. Empty: $TAVILY_API_KEY.")
-        brave_url: str = Field(
-            "",
-            description="Brave Search API URL. Empty: $BRAVE_BASE_URL, else "
-            "https://api.search.brave.com.",
-        )
-        brave_api_key: str = Field(
-            "", description="Brave Search subscription token. Empty: $BRAVE_API_KEY."
-        )
-        search_timeout_s: float = Field(
-            15.0, gt=0, le=120, description="Seconds to wait for the search service or a page."
-        )
-        max_results: int = Field(
-            5, ge=1, le=10, description="Search results per web_search call, unless the model asks."
         )
         page_max_kb: int = Field(
             2048, ge=16, le=65536, description="fetch_page reads at most this many KB of a page."
@@ -181,18 +197,7 @@ class AgentPipe(BasePipe):
         return []
 
     def search(self) -> SearchBackend:
-        valves = self.valves
-        return search_backend(
-            SearchSettings(
-                backend=valves.search_backend,
-                searxng_url=valves.searxng_url,
-                tavily_url=valves.tavily_url,
-                tavily_api_key=valves.tavily_api_key,
-                brave_url=valves.brave_url,
-                brave_api_key=valves.brave_api_key,
-                timeout_s=valves.search_timeout_s,
-            )
-        )
+        return search_backend(self.valves.search_settings())
 
     def _builtin(self, name: str, request: ChatRequest, citations: Citations) -> Tool:
         if name == "web_search":
