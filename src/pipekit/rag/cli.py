@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("--keep-missing", action="store_true", help="Do not remove documents that disappeared.")
     ingest.add_argument("--rebuild", action="store_true", help="Drop the collection first (e.g. to change the embedder).")
     ingest.add_argument("--owner", help="Make the collection private to this Open WebUI user id.")
+    ingest.add_argument("--wait", type=float, default=120.0, help="Seconds to wait for a Milvus Lite file that a running server holds.")
     ingest.add_argument("--list", action="store_true", help="List the collections and exit.")
     ingest.add_argument("--drop", action="store_true", help="Delete the collection and exit.")
     ingest.set_defaults(handler=run)
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             chunk_overlap=args.chunk_overlap,
             remove_missing=not args.keep_missing,
+            wait_s=args.wait,
             on_document=progress,
         )
         getattr(progress, "close", lambda: None)()

@@ -299,13 +299,14 @@ class RagIndex:
         candidates: int = 40,
         filters: dict[str, str] | None = None,
     ) -> list[Passage]:
+        for info in collections:
+            check_embedder(info, embedder.model_name, None)
         query_vector: np.ndarray | None = None
         if mode != "bm25":
             query_vector = embedder.embed_array([query])[0]
         fused: dict[tuple[str, str], float] = Counter()
         found: dict[tuple[str, str], tuple[CollectionInfo, StoredChunk, float]] = {}
         for info in collections:
-            check_embedder(info, embedder.model_name, None)
             view = self._view(info)
             if not view.chunks:
                 continue

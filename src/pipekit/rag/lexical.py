@@ -53,7 +53,7 @@ def _korean_tokens(word: str) -> list[str]:
 
 def _stem(word: str) -> str:
     """Plural and verb endings off, so "restarts"/"restarting" match "restart"."""
-    if len(word) <= 4 or not word.isalpha():
+    if len(word) <= 3 or not word.isalpha():
         return word
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:

@@ -1,0 +1,190 @@
+"""The RAG pipe: search the collections (and this chat's uploads), answer with citations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import Field
+
+from pipekit.llm import ChatOptions, complete, text_of
+from pipekit.pipe import BasePipe, ChatRequest, StreamItem
+from pipekit.pipe.events import status
+
+from .answer import (
+    DEFAULT_PROMPT_TEMPLATE,
+    UNCITED_PROMPT_TEMPLATE,
+    build_prompt,
+    footnotes,
+    is_relevant,
+    passage_events,
+)
+from .catalog import CollectionError
+from .embedding import EmbeddingError, make_embedder
+from .index import RagIndex, parse_filters
+from .service import close_all, shared_index
+from .store import StoreConfig, StoreError
+from .uploads import UploadError, chat_collection_name, fetch_uploads, uploaded_files
+
+log = logging.getLogger(__name__)
+
+_CONDENSE_PROMPT = (
+    "Rewrite the last user message as one standalone search question, using the conversation "
+    "for context (names, subjects the message refers to). Keep its language. Reply with the "
+    "question only.\n\nConversation:\n{history}\n\nLast user message: {question}"
+)
+_HISTORY_TURNS = 6
+
+
+class RagPipe(BasePipe):
+    class Valves(BasePipe.Valves):
+        collections: str = Field(
+            "docs",
+            description="Collections to search, comma-separated (create them with "
+            "`pipekit ingest SOURCE --collection NAME`).",
+        )
+        use_vector_db: bool = Field(
+            True, description="Off: skip retrieval and chat with the plain model."
+        )
+        top_k: int = Field(5, ge=1, le=50, description="Passages given to the model.")
+        similarity_cutoff: float = Field(
+            0.3,
+            ge=-1.0,
+            le=1.0,
+            description="Passages less similar than this (cosine) and sharing under half the "
+            "question's keywords are dropped; with none left the pipe says it found nothing.",
+        )
+        search_mode: Literal["hybrid", "dense", "bm25"] = Field(
+            "hybrid", description="hybrid (vectors + BM25 keywords), dense or bm25."
+        )
+        embedder: str = Field(
+            "local",
+            description="Must match the collection: `local` (offline MiniLM, English) or "
+            "`ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
+        )
+        milvus_uri: str = Field(
+            "", description="Milvus server URI. Empty: $MILVUS_URI, else Milvus Lite in the data dir."
+        )
+        milvus_token: str = Field("", description="Milvus token. Empty: $MILVUS_TOKEN.")
+        hnsw_ef: int = Field(64, ge=1, le=4096, description="HNSW search breadth (Milvus server).")
+        metadata_filters: str = Field(
+            "",
+            description="Only passages whose document matches, e.g. `type=md, source=runbooks/*`.",
+        )
+        condense_followups: bool = Field(
+            True,
+            description="Rewrite follow-up questions ('and how do I undo it?') into standalone "
+            "searches using the chat history.",
+        )
+        prompt_template: str = Field(
+            DEFAULT_PROMPT_TEMPLATE,
+            description="Prompt with {context} (numbered passages) and {question}.",
+        )
+        citation_style: Literal["numbered", "footnotes", "none"] = Field(
+            "numbered",
+            description="numbered: [1] in the text and source chips; footnotes: also a "
+            "source list under the answer; none: source chips only.",
+        )
+        openwebui_url: str = Field(
+            "", description="Open WebUI URL, to read files attached in the chat (e.g. http://open-webui:8080)."
+        )
+        openwebui_api_key: str = Field(
+            "", description="Open WebUI API key used to read attached files."
+        )
+
+    async def on_shutdown(self) -> None:
+        close_all()
+
+    def index(self) -> RagIndex:
+        store = StoreConfig.from_env(
+            self.valves.milvus_uri, self.valves.milvus_token, hnsw_ef=self.valves.hnsw_ef
+        )
+        return shared_index(None, store)
+
+    def run(self, request: ChatRequest) -> Iterator[StreamItem]:
+        if not self.valves.use_vector_db:
+            yield from self.stream_model_answer(request.messages)
+            return
+        try:
+            yield from self._answer(request)
+        except (CollectionError, StoreError, EmbeddingError, UploadError, ValueError) as error:
+            yield status("Search failed", done=True)
+            yield f"⚠️ {error}"
+
+    def _answer(self, request: ChatRequest) -> Iterator[StreamItem]:
+        index = self.index()
+        embedder = make_embedder(self.valves.embedder, self.valves.ollama_base_url or None)
+        names = [name.strip() for name in self.valves.collections.split(",") if name.strip()]
+        collections = index.readable_collections(names, request.user_id, request.chat_id)
+        files = uploaded_files(request.files)
+        if files:
+            yield status(f"Reading {len(files)} attached file(s)")
+            chat_collection = chat_collection_name(request.user_id, request.chat_id)
+            summary = index.ingest(
+                chat_collection,
+                fetch_uploads(files, self.valves.openwebui_url, self.valves.openwebui_api_key),
+                embedder,
+                owner=request.user_id or "anonymous",
+                chat_id=request.chat_id,
+                remove_missing=False,
+                wait_s=15,
+            )
+            for doc_id, reason in summary.skipped:
+                yield status(f"Skipped attached file {doc_id}: {reason}")
+            owner = request.user_id or "anonymous"
+            collections += index.readable_collections([chat_collection], owner, request.chat_id)
+        question = request.user_message
+        if self.valves.condense_followups and _has_history(request.messages):
+            yield status("Reading the conversation")
+            question = self._condense(request.messages, question)
+        where = ", ".join(names) + (" and the attached files" if files else "")
+        yield status(f"Searching {where}…")
+        passages = index.search(
+            collections,
+            question,
+            embedder,
+            top_k=self.valves.top_k,
+            mode=self.valves.search_mode,
+            filters=parse_filters(self.valves.metadata_filters),
+        )
+        passages = [p for p in passages if is_relevant(p, question, self.valves.similarity_cutoff)]
+        if not passages:
+            yield status("Found no relevant passages", done=True)
+            yield (
+                f"I found nothing relevant to this question in {where}, so I will not guess. "
+                "Try other words, or ask your admin whether these documents are indexed."
+            )
+            return
+        yield status(f"Found {len(passages)} passage{'s' if len(passages) != 1 else ''}", done=True)
+        yield from passage_events(passages)
+        template = self.valves.prompt_template
+        if self.valves.citation_style == "none" and template == DEFAULT_PROMPT_TEMPLATE:
+            template = UNCITED_PROMPT_TEMPLATE
+        messages = [
+            *[m for m in request.messages[:-1] if m.get("role") in ("system", "user", "assistant")],
+            {"role": "user", "content": build_prompt(template, passages, question)},
+        ]
+        yield from self.stream_model_answer(messages)
+        if self.valves.citation_style == "footnotes":
+            yield footnotes(passages)
+
+    def _condense(self, messages: list[dict], question: str) -> str:
+        history = "\n".join(
+            f"{m.get('role')}: {text_of(m.get('content'))[:500]}"
+            for m in messages[:-1][-_HISTORY_TURNS:]
+            if m.get("role") in ("user", "assistant")
+        )
+        prompt = _CONDENSE_PROMPT.format(history=history, question=question)
+        options = ChatOptions(temperature=0.0, max_tokens=128)
+        try:
+            rewritten = complete(self.backend(), [{"role": "user", "content": prompt}], options).text
+        except Exception as error:  # searching with the raw question beats failing
+            log.warning("condensing the follow-up failed: %s", type(error).__name__)
+            return question
+        rewritten = rewritten.strip().strip('"').splitlines()[0] if rewritten.strip() else ""
+        return rewritten or question
+
+
+def _has_history(messages: list[dict]) -> bool:
+    return sum(1 for m in messages if m.get("role") == "user") > 1

@@ -1,0 +1,260 @@
+"""Ingestion and search on real Milvus Lite, LlamaIndex splitters and the offline embedder."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipekit.rag.catalog import PENDING, CollectionError
+from pipekit.rag.chunking import chunk_document
+from pipekit.rag.embedding import get_local_embedder
+from pipekit.rag.index import RagIndex, parse_filters
+from pipekit.rag.lexical import tokenize
+from pipekit.rag.sources import SourceDocument, read_sources
+from tests.support.server import PIPEKIT
+
+DOCS = {
+    "restart.md": "# Restarting a deployment\n\nRun `oc rollout restart deployment/checkout -n shop` "
+    "to replace every pod of a deployment one by one.\n\n## Crash loops\n\nRead the previous "
+    "container's logs with `oc logs --previous` when pods are in CrashLoopBackOff.",
+    "scale.md": "# Scaling\n\nUse `oc scale deployment/web --replicas=3` to run three replicas.",
+    "ko/oom.md": "# 메모리 부족 대응\n\n파드가 OOMKilled 상태로 종료되면 메모리 한도를 늘리세요. "
+    "컨테이너의 메모리 사용량을 먼저 확인합니다.",
+}
+
+
+def write_corpus(root: Path, docs: dict[str, str]) -> Path:
+    for name, text in docs.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus", DOCS)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[RagIndex]:
+    rag = RagIndex(tmp_path / "data")
+    yield rag
+    rag.close()
+
+
+def ingest(index: RagIndex, *sources: Path | str, collection: str = "docs", **options):
+    return index.ingest(
+        collection, read_sources([str(s) for s in sources], delay_s=0), get_local_embedder(), **options
+    )
+
+
+def search(index: RagIndex, query: str, collection: str = "docs", **options):
+    collections = index.readable_collections([collection], None, None)
+    return index.search(collections, query, get_local_embedder(), **options)
+
+
+def test_first_run_adds_and_rerun_embeds_nothing(index, corpus):
+    first = ingest(index, corpus)
+    assert (first.added, first.updated, first.unchanged, first.removed) == (3, 0, 0, 0)
+    assert first.chunks_embedded == first.chunks_written > 0
+
+    second = ingest(index, corpus)
+    assert (second.added, second.updated, second.unchanged) == (0, 0, 3)
+    assert second.chunks_embedded == 0 and second.chunks_written == 0
+
+
+def test_rerun_updates_changed_removes_vanished_and_search_follows(index, corpus):
+    ingest(index, corpus)
+    (corpus / "scale.md").write_text(
+        "# Scaling\n\nAutoscale with `oc autoscale deployment/web --max=10`.", encoding="utf-8"
+    )
+    (corpus / "restart.md").unlink()
+
+    summary = ingest(index, corpus)
+
+    assert (summary.added, summary.updated, summary.unchanged, summary.removed) == (0, 1, 1, 1)
+    found = {p.doc_id for p in search(index, "rollout restart deployment", top_k=5)}
+    assert "restart.md" not in found
+    assert "autoscale" in search(index, "autoscale", top_k=1)[0].text
+
+
+def test_moved_document_reuses_its_vectors(index, corpus):
+    ingest(index, corpus)
+    (corpus / "scale.md").rename(corpus / "scaling.md")
+    summary = ingest(index, corpus)
+    assert (summary.added, summary.removed) == (1, 1)
+    assert summary.chunks_embedded == 0 and summary.chunks_reused > 0
+
+
+def test_run_killed_half_way_is_completed_by_the_next(index, corpus):
+    ingest(index, corpus)
+    # What a kill between "mark pending" and the final write leaves behind.
+    index.catalog.mark_pending("docs", "scale.md", "Scaling", str(corpus.resolve()))
+    assert "scale.md" not in {p.doc_id for p in search(index, "replicas", top_k=5)}
+
+    summary = ingest(index, corpus)
+
+    assert summary.updated == 1
+    assert index.catalog.document_hashes("docs")["scale.md"][0] != PENDING
+    assert search(index, "run three replicas", top_k=1)[0].doc_id == "scale.md"
+
+
+def test_unreadable_files_are_skipped_with_reasons_and_keep_their_old_content(index, corpus):
+    (corpus / "image.png").write_bytes(b"\x89PNG")
+    (corpus / "blob.txt").write_bytes(b"\x00\x01\x02 binary")
+    (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (corpus / "empty.md").write_text("", encoding="utf-8")
+    summary = ingest(index, corpus)
+    reasons = dict(summary.skipped)
+    assert reasons == {
+        "image.png": "unsupported file type .png",
+        "blob.txt": "binary content",
+        "latin1.txt": "not UTF-8 text",
+        "empty.md": "empty file",
+    }
+    # A file that becomes unreadable is skipped, not removed: nothing is lost.
+    (corpus / "scale.md").write_bytes(b"\x00broken")
+    again = ingest(index, corpus)
+    assert again.removed == 0 and "scale.md" in dict(again.skipped)
+    assert search(index, "run three replicas", top_k=1)[0].doc_id == "scale.md"
+
+
+def test_querying_with_another_embedder_is_a_clear_error(index, corpus):
+    ingest(index, corpus)
+
+    class OtherEmbedder:
+        model_name = "ollama:bge-m3"
+        dimension = 1024
+
+    with pytest.raises(CollectionError, match="indexed with local:all-MiniLM-L6-v2"):
+        index.search(index.readable_collections(["docs"], None, None), "x", OtherEmbedder())
+    with pytest.raises(CollectionError, match="indexed with"):
+        index.ingest("docs", [], OtherEmbedder())
+
+
+def test_unknown_collection_names_the_shared_ones(index, corpus):
+    ingest(index, corpus)
+    with pytest.raises(CollectionError, match="no collection 'nope'.*docs"):
+        index.readable_collections(["nope"], None, None)
+
+
+def test_private_collections_are_invisible_to_other_users(index, corpus):
+    ingest(index, corpus, collection="alice-notes", owner="alice")
+    assert index.readable_collections(["alice-notes"], "alice", None)
+    for stranger in ("bob", None):
+        with pytest.raises(CollectionError, match="no collection 'alice-notes'"):
+            index.readable_collections(["alice-notes"], stranger, None)
+
+
+def test_hybrid_search_finds_korean_with_particles_and_english_by_title(index, corpus):
+    ingest(index, corpus)
+    assert search(index, "파드가 OOMKilled 되었어요 메모리를 어떻게 하나요", top_k=1)[0].doc_id == "ko/oom.md"
+    # The crash-loop section never says "restarting a deployment": its title does.
+    top = search(index, "crash loop in a restarting deployment", top_k=1)[0]
+    assert top.doc_id == "restart.md" and "Restarting a deployment" in top.context
+
+
+def test_metadata_filters_limit_the_documents(index, corpus):
+    ingest(index, corpus)
+    found = search(index, "deployment pods memory", top_k=5, filters=parse_filters("source=ko/*"))
+    assert found and {p.doc_id for p in found} == {"ko/oom.md"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_filters("just-a-word")
+
+
+def test_korean_tokens_match_across_particles():
+    assert set(tokenize("파드가")) & set(tokenize("파드를 재시작"))
+    assert "restart" in tokenize("Restarting pods") and "pod" in tokenize("pods")
+
+
+def test_chunks_carry_title_and_heading_and_respect_size():
+    text = "# Guide\n\n## Install\n\n" + " ".join(["Install the operator first."] * 200)
+    document = SourceDocument("guide.md", "Guide", text, "/x")
+    chunks = chunk_document(document, chunk_size=120, chunk_overlap=20)
+    assert len(chunks) > 3
+    assert all(c.context == "Guide › Install" for c in chunks)
+    assert all(len(c.text.split()) < 140 for c in chunks)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_korean_text_is_split_at_sentence_ends():
+    sentence = "쿠버네티스 파드는 하나 이상의 컨테이너를 묶은 배포 단위입니다. "
+    document = SourceDocument("ko.md", "파드", sentence * 60, "/x")
+    chunks = chunk_document(document, chunk_size=100, chunk_overlap=10)
+    assert len(chunks) > 2
+    assert all(c.text.rstrip().endswith("다.") for c in chunks[:-1])
+
+
+@pytest.fixture
+def website(tmp_path: Path) -> Iterator[str]:
+    site = tmp_path / "site"
+    pages = {
+        "index.html": '<html><head><title>Docs home</title></head><body><nav>Menu</nav><main>'
+        "<h1>Docs home</h1><p>Welcome to the operator documentation for platform teams.</p>"
+        '<a href="install.html">Install</a> <a href="private/secret.html">Secret</a> '
+        '<a href="https://elsewhere.example/x.html">Elsewhere</a></main></body></html>',
+        "install.html": "<html><head><title>Install</title></head><body><article><h1>Install"
+        "</h1><p>Install the operator with the helm chart and wait for the pods to be ready."
+        "</p></article></body></html>",
+        "private/secret.html": "<html><body><p>Do not index this secret page.</p></body></html>",
+        "robots.txt": "User-agent: *\nDisallow: /private/\n",
+    }
+    write_corpus(site, pages)
+    handler = partial(SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+
+
+def test_web_crawl_follows_same_site_links_obeys_robots_and_extracts_text(index, website):
+    summary = ingest(index, website)
+    base = website.rsplit("/", 1)[0]
+    assert summary.added == 2
+    assert dict(summary.skipped) == {f"{base}/private/secret.html": "disallowed by robots.txt"}
+    top = search(index, "install the operator with helm", top_k=1)[0]
+    assert top.doc_id == f"{base}/install.html" and top.url == f"{base}/install.html"
+    assert "Menu" not in top.text
+
+
+def test_ingest_command_prints_a_summary_and_lists_collections(tmp_path, corpus):
+    data = tmp_path / "cli-data"
+    command = [*PIPEKIT, "ingest", str(corpus), "--collection", "docs", "--data-dir", str(data)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "docs: 3 added, 0 updated, 0 unchanged, 0 removed, 0 skipped" in run.stdout
+    listed = subprocess.run(
+        [*PIPEKIT, "ingest", "--list", "--data-dir", str(data)], capture_output=True, text=True
+    )
+    assert listed.stdout.startswith("docs\t3 documents")
+    missing = subprocess.run(
+        [*PIPEKIT, "ingest", str(tmp_path / "nope"), "-c", "docs", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_milvus_lite_file_held_by_another_process_gives_a_clear_error(tmp_path, corpus):
+    data = tmp_path / "shared"
+    holder = RagIndex(data)
+    ingest(holder, corpus)  # this process now holds the Milvus Lite file open
+    try:
+        run = subprocess.run(
+            [*PIPEKIT, "ingest", str(corpus), "-c", "other", "--data-dir", str(data), "--wait", "1"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 2
+        assert "in use by another process" in run.stderr
+    finally:
+        holder.close()
