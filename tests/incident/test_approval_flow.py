@@ -162,3 +162,30 @@ def test_audit_log_has_every_step_with_secrets_masked(server, model, slack):
     assert entries[1]["duration_ms"] is not None
     # Slack itself got the message as approved.
     assert slack.posted[0]["text"] == text
+
+
+def test_without_chat_metadata_a_write_is_refused_not_proposed(server, model, slack):
+    """A raw API call that skips the pipe's inlet has no chat id: nothing can be approved."""
+    model.script(
+        call("post_message", channel="#incidents", text="no chat id"),
+        Reply(content="I could not propose it."),
+    )
+    body = {
+        "model": "incident_agent",
+        "stream": True,
+        "user": {"id": "user-a"},
+        "messages": [{"role": "user", "content": "tell the team"}],
+    }
+    with server.client(timeout_s=120) as client:
+        response = client.post("/chat/completions", json=body)
+        approve = client.post(
+            "/chat/completions",
+            json=body | {"messages": [{"role": "user", "content": "approve ABCDEF"}]},
+        )
+    assert "Approval needed" not in response.text
+    tool_message = model.bodies("/api/chat")[-1]["messages"][-1]
+    assert "no user and chat id" in tool_message["content"]
+    assert "no user and chat id" in approve.text
+    refused = [e for e in audit_entries(server) if e["event"] == "refused"]
+    assert refused and refused[-1]["arguments"]["text"] == "no chat id"
+    assert slack.posted == []

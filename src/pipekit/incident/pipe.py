@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import os
 import sys
@@ -49,13 +48,11 @@ DEFAULT_MCP_SERVERS = """\
 
 # Passed on to pipekit's own stdio servers when set: the MCP SDK starts stdio servers with a
 # minimal environment (PATH, HOME, …), which would drop the kubeconfig and the Slack token.
-_PASS_THROUGH_ENV = (
-    "KUBECONFIG",
-    "KUBERNETES_SERVICE_HOST",
-    "KUBERNETES_SERVICE_PORT",
-    "SLACK_BOT_TOKEN",
-    "SLACK_API_URL",
-)
+# Each server gets only its own: the cluster server never sees the Slack token.
+_PASS_THROUGH_ENV = {
+    "openshift": ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"),
+    "slack": ("SLACK_BOT_TOKEN", "SLACK_API_URL"),
+}
 
 
 def incident_dir() -> Path:
@@ -362,7 +359,9 @@ def prepare_servers(config: str) -> str | list[dict[str, Any]]:
         if spec.command == "pipekit":
             entry["command"] = sys.executable
             entry["args"] = ["-m", "pipekit.cli", *spec.args]
-            passed = {k: os.environ[k] for k in _PASS_THROUGH_ENV if os.environ.get(k)}
+            which = spec.args[1] if len(spec.args) > 1 and spec.args[0] == "mcp" else ""
+            names = _PASS_THROUGH_ENV.get(which, ())
+            passed = {k: os.environ[k] for k in names if os.environ.get(k)}
             entry["env"] = passed | dict(spec.env)
         prepared.append(entry)
     return prepared
@@ -387,8 +386,3 @@ def _chat_messages(messages: list[dict]) -> list[dict]:
         for m in messages
         if m.get("role") in ("system", "user", "assistant")
     ]
-
-
-def dump_config(servers: list[dict[str, Any]]) -> str:
-    """A valve value from server dicts (tests, bench)."""
-    return json.dumps(servers)
