@@ -6,6 +6,10 @@ tags, `${VAR}` interpolation from .env, and the merge of the CPU override.
 
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
+
 import pytest
 
 from pipekit.cli import build_parser
@@ -245,3 +249,39 @@ def test_env_example_ships_no_secret_values():
     entries = read_env_file(ENV_EXAMPLE)
     for name in ("PIPELINES_API_KEY", "WEBUI_SECRET_KEY", "SEARXNG_SECRET", "SLACK_BOT_TOKEN"):
         assert entries[name] == "", f"{name} must be left for the user to set"
+
+
+def spec_checked(document: dict) -> None:
+    """Parse with compose-spec (the Rust `compose_spec` parser): unknown keys, bad values
+    and undefined secrets or networks are errors, as they are for `docker compose`."""
+    compose_spec = pytest.importorskip(
+        "compose_spec", reason="pip install compose-spec==0.2.1 (offline Compose parser)"
+    )
+    parsed = compose_spec.PyCompose.from_json(json.dumps(document))
+    parsed.validate()
+
+
+def expand_home(document: dict) -> dict:
+    """Compose expands `~` in bind-mount sources itself; the parser does not."""
+    for service in document["services"].values():
+        service["volumes"] = [
+            str(Path(v).expanduser()) if str(v).startswith("~") else v
+            for v in service.get("volumes", [])
+        ]
+    return document
+
+
+@pytest.mark.parametrize("files", [["compose.yaml"], ["compose.yaml", "compose.cpu.yaml"]])
+def test_the_files_follow_the_compose_specification(files, env):
+    merged = load_compose(DOCKER / files[0])
+    for override in files[1:]:
+        merged = merge_compose(merged, load_compose(DOCKER / override))
+    spec_checked(expand_home(interpolate(merged, env)))
+
+
+def test_the_specification_check_rejects_a_misspelled_key(compose):
+    """Proves the check above can fail."""
+    broken = copy.deepcopy(compose)
+    broken["services"]["pipekit"]["healthcheck"]["start_perod"] = "10s"
+    with pytest.raises(ValueError, match="start_perod"):
+        spec_checked(expand_home(broken))
