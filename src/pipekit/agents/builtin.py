@@ -50,8 +50,11 @@ def calculator(expression: str) -> str:
         raise BuiltinToolError(f"{expression} divides by zero.") from None
     except (simpleeval.InvalidExpression, SyntaxError, TypeError, ValueError, OverflowError) as e:
         raise BuiltinToolError(f"Cannot evaluate {expression!r}: {e}") from None
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)
+    if isinstance(value, float):
+        # 12 significant digits: 7.14, not 7.140000000000001 from binary floating point.
+        value = float(f"{value:.12g}")
+        if value.is_integer() and abs(value) < 1e15:
+            value = int(value)
     if not isinstance(value, int | float):
         raise BuiltinToolError(f"{expression!r} is not a number expression.")
     return f"{expression} = {value}"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem, status
 
 from .builtin import calculator, current_time
+from .firewall import ToolOutputFirewall
 from .loop import AgentLoop, AgentSettings, WriteHandler
 from .search import SearchBackend, SearchSettings, search_backend
 from .tools import Tool
@@ -100,6 +101,13 @@ class AgentPipe(BasePipe):
             description="Append a collapsible list of the agent's steps (tools, arguments, "
             "outcomes, times) under the answer.",
         )
+        tool_output_max_chars: int = Field(
+            6000,
+            ge=500,
+            le=100_000,
+            description="Each tool result is cut to this many characters before the model "
+            "reads it (about 4 characters a token): keeps long pages from filling the context.",
+        )
         page_max_kb: int = Field(
             2048, ge=16, le=65536, description="fetch_page reads at most this many KB of a page."
         )
@@ -146,6 +154,7 @@ class AgentPipe(BasePipe):
             self.valves.chat_options(),
             tools,
             self.agent_settings(),
+            firewall=ToolOutputFirewall(budget_chars=self.valves.tool_output_max_chars),
             on_write=self.write_handler(request),
         )
         yield from loop.run(self.agent_messages(request))
