@@ -82,6 +82,15 @@ def test_everything_is_installed_at_build_time_not_at_start(instructions):
     assert any("-r " in a for a in installs) and any("--no-deps ." in a for a in installs)
 
 
+def test_test_tools_pinned_for_the_venv_stay_out_of_the_image(instructions):
+    (runtime_filter,) = [a for k, a in instructions if k == "RUN" and "grep -v" in a]
+    for tool in ("pytest", "ruff", "kubernetes-validate", "compose-spec"):
+        assert tool in runtime_filter
+    # Pins stay exact: the image gets the same versions the tests ran with.
+    assert "requirements.txt > /tmp/runtime-requirements.txt" in runtime_filter
+    assert "pip install -r /tmp/runtime-requirements.txt" in runtime_filter
+
+
 def test_data_dir_is_a_volume_the_env_points_at(instructions):
     stage = final_stage(instructions)
     env_text = " ".join(a for k, a in stage if k == "ENV")
