@@ -1,0 +1,232 @@
+"""The RAG pipe through `pipekit serve`: citations, uploads, isolation, the fake Ollama behind."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipekit.rag.embedding import get_local_embedder
+from pipekit.rag.index import RagIndex
+from pipekit.rag.sources import read_sources
+from pipekit.testing.fake_ollama import Reply
+from tests.rag.test_ingest import DOCS, write_corpus
+from tests.support.owui import answer_text, chat_body, events, send_turn
+
+MODEL = "llama3.2:3b"
+OWUI_KEY = "sk-owui-test"
+UPLOADS = {
+    "file-alice": ("alice-notes.txt", "Alice's incident notes: the payment gateway timeout is 45 seconds."),
+    "file-bob": ("bob-notes.txt", "Bob's notes: the payment gateway timeout was raised to 90 seconds."),
+}
+
+
+class FakeOpenWebUIFiles(BaseHTTPRequestHandler):
+    """Open WebUI's `GET /api/v1/files/{id}/data/content`, behind an API key."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+        if self.headers.get("Authorization") != f"Bearer {OWUI_KEY}":
+            return self._send(401, {"detail": "Not authenticated"})
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 6 and parts[:3] == ["api", "v1", "files"] and parts[3] in UPLOADS:
+            return self._send(200, {"content": UPLOADS[parts[3]][1]})
+        return self._send(404, {"detail": "Not found"})
+
+    def _send(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def open_webui_files() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenWebUIFiles)
+    server.requests = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def server(start_server, fake_ollama, tmp_path: Path):
+    data_dir = tmp_path / "server-data"
+    index = RagIndex(data_dir)
+    corpus = write_corpus(tmp_path / "corpus", DOCS)
+    index.ingest("docs", read_sources([str(corpus)]), get_local_embedder())
+    index.ingest("alice-private", read_sources([str(corpus)]), get_local_embedder(), owner="user-a")
+    index.close()  # lets go of the Milvus Lite file for the server
+    return start_server(
+        data_dir=data_dir, env={"OLLAMA_BASE_URL": fake_ollama.url, "PIPEKIT_MODEL": MODEL}
+    )
+
+
+def set_valves(server, **valves) -> None:
+    with server.client() as client:
+        client.post("/rag/valves/update", json=valves).raise_for_status()
+
+
+def ask(server, message, **options):
+    with server.client(timeout_s=120) as client:
+        return send_turn(client, chat_body("rag", message, **options))
+
+
+def model_prompts(fake_ollama) -> list[str]:
+    return [r["body"]["messages"][-1]["content"] for r in fake_ollama.requests if r["path"] == "/api/chat"]
+
+
+def test_answer_streams_with_numbered_passages_sources_and_status(server, fake_ollama):
+    fake_ollama.script(Reply(content="Run the rollout restart command [1]."))
+
+    response = ask(server, "How do I restart a deployment?")
+
+    assert answer_text(response) == "Run the rollout restart command [1]."
+    prompt = model_prompts(fake_ollama)[-1]
+    assert "[1] Restarting a deployment" in prompt and "oc rollout restart" in prompt
+    assert prompt.rstrip().endswith("Question: How do I restart a deployment?")
+    statuses = [e["data"]["description"] for e in events(response, "status")]
+    assert statuses[0].startswith("Searching docs") and statuses[-1].startswith("Found ")
+    sources = events(response, "source")
+    assert sources and sources[0]["data"]["source"]["name"] == "Restarting a deployment"
+    assert "oc rollout restart" in sources[0]["data"]["document"][0]
+
+
+def test_nothing_relevant_says_so_without_asking_the_model(server, fake_ollama):
+    response = ask(server, "What is the recipe for a chocolate cake with strawberries?")
+    assert "found nothing relevant" in answer_text(response)
+    assert model_prompts(fake_ollama) == []
+
+
+def test_korean_question_finds_the_korean_runbook(server, fake_ollama):
+    fake_ollama.script(Reply(content="메모리 한도를 늘리세요 [1]."))
+    response = ask(server, "파드가 OOMKilled 되면 어떻게 하나요?")
+    assert answer_text(response) == "메모리 한도를 늘리세요 [1]."
+    assert "[1] 메모리 부족 대응" in model_prompts(fake_ollama)[-1]
+
+
+def test_follow_up_is_condensed_with_the_history_before_searching(server, fake_ollama):
+    fake_ollama.script(
+        Reply(content="How do I scale the web deployment to three replicas?"),
+        Reply(content="Use oc scale [1]."),
+    )
+    messages = [
+        {"role": "user", "content": "Tell me about the web deployment"},
+        {"role": "assistant", "content": "It serves the shop front end."},
+        {"role": "user", "content": "and how do I make it run three copies?"},
+    ]
+    response = ask(server, messages)
+    assert answer_text(response) == "Use oc scale [1]."
+    condense, answer = model_prompts(fake_ollama)
+    assert "Tell me about the web deployment" in condense
+    assert "[1] Scaling" in answer and "three replicas" in answer
+
+
+def test_vector_db_off_chats_with_the_plain_model(server, fake_ollama):
+    set_valves(server, use_vector_db=False)
+    fake_ollama.script(Reply(content="plain answer"))
+    response = ask(server, "How do I restart a deployment?")
+    assert answer_text(response) == "plain answer"
+    assert model_prompts(fake_ollama) == ["How do I restart a deployment?"]
+    assert events(response, "source") == []
+
+
+def test_unknown_collection_is_a_readable_message(server, fake_ollama):
+    set_valves(server, collections="docs,nope")
+    answer = answer_text(ask(server, "restart"))
+    assert "no collection 'nope'" in answer and "docs" in answer
+
+
+def test_private_collection_is_only_for_its_owner(server, fake_ollama):
+    set_valves(server, collections="alice-private")
+    fake_ollama.script(Reply(content="owner answer [1]"))
+    assert answer_text(ask(server, "How do I scale?")) == "owner answer [1]"
+    bob = {"id": "user-b", "name": "Bob", "email": "bob@example.com", "role": "user"}
+    answer = answer_text(ask(server, "How do I scale?", user=bob))
+    assert "no collection 'alice-private'" in answer
+
+
+def test_footnote_citations_list_the_sources_under_the_answer(server, fake_ollama):
+    set_valves(server, citation_style="footnotes")
+    fake_ollama.script(Reply(content="Use oc scale [1]."))
+    answer = answer_text(ask(server, "scale deployment replicas"))
+    assert "**Sources**" in answer and "1. Scaling — scale.md" in answer
+
+
+def upload(file_id: str) -> dict:
+    return {"type": "file", "id": file_id, "name": UPLOADS[file_id][0]}
+
+
+def test_attached_file_is_read_from_open_webui_and_cited(server, fake_ollama, open_webui_files):
+    set_valves(
+        server,
+        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
+        openwebui_api_key=OWUI_KEY,
+    )
+    fake_ollama.script(Reply(content="45 seconds [1]."))
+    response = ask(server, "What is the payment gateway timeout?", files=[upload("file-alice")])
+    assert answer_text(response) == "45 seconds [1]."
+    assert "45 seconds" in model_prompts(fake_ollama)[-1]
+    assert open_webui_files.requests == ["/api/v1/files/file-alice/data/content"]
+    assert any(s["data"]["source"]["name"] == "alice-notes.txt" for s in events(response, "source"))
+
+
+def test_one_users_upload_never_reaches_another_user(server, fake_ollama, open_webui_files):
+    set_valves(
+        server,
+        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
+        openwebui_api_key=OWUI_KEY,
+    )
+    fake_ollama.script(Reply(content="alice"), Reply(content="bob"), Reply(content="later"))
+    ask(server, "payment gateway timeout?", files=[upload("file-alice")], chat_id="chat-a")
+    bob = {"id": "user-b", "name": "Bob", "email": "bob@example.com", "role": "user"}
+    ask(server, "payment gateway timeout?", files=[upload("file-bob")], chat_id="chat-a", user=bob)
+    alice_prompt, bob_prompt = model_prompts(fake_ollama)
+    assert "45 seconds" in alice_prompt and "90 seconds" not in alice_prompt
+    assert "90 seconds" in bob_prompt and "45 seconds" not in bob_prompt
+    # Alice's next chat does not see the first chat's upload either.
+    response = ask(server, "payment gateway timeout 45 seconds?", chat_id="chat-b")
+    assert "45 seconds" not in "".join(model_prompts(fake_ollama)[2:]) + answer_text(response)
+
+
+def test_attached_files_without_open_webui_valves_explain_what_to_set(server, fake_ollama):
+    answer = answer_text(ask(server, "timeout?", files=[upload("file-alice")]))
+    assert "openwebui_url" in answer and "openwebui_api_key" in answer
+
+
+def test_wrong_open_webui_key_is_reported(server, fake_ollama, open_webui_files):
+    set_valves(
+        server,
+        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
+        openwebui_api_key="wrong",
+    )
+    answer = answer_text(ask(server, "timeout?", files=[upload("file-alice")]))
+    assert "refused the `openwebui_api_key` valve (HTTP 401)" in answer
+
+
+def test_embedder_other_than_the_collections_is_a_readable_message(server, fake_ollama):
+    set_valves(server, embedder="ollama:no-such-embedder")
+    answer = answer_text(ask(server, "restart"))
+    assert "indexed with local:all-MiniLM-L6-v2" in answer
+
+
+def test_milvus_server_down_is_a_readable_message(server, fake_ollama):
+    set_valves(server, milvus_uri="http://127.0.0.1:9")
+    answer = answer_text(ask(server, "How do I restart a deployment?"))
+    assert "Milvus server at http://127.0.0.1:9" in answer
+
+
+def test_background_title_task_skips_retrieval(server, fake_ollama):
+    fake_ollama.script(Reply(content="Restart help"))
+    response = ask(server, "### Task: write a title", task="title_generation", stream=False)
+    assert "Restart help" in response.text
+    assert "Passages:" not in model_prompts(fake_ollama)[-1]
