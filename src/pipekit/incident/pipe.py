@@ -294,7 +294,7 @@ class IncidentPipe(BasePipe):
             result=outcome, duration_ms=elapsed, approval_code=action.code,
         )  # fmt: skip
         yield status(f"{action.tool} {'done' if ok else 'failed'}", done=True)
-        arguments = f"```json\n{pretty(action.arguments)}\n```"
+        arguments = fenced(pretty(action.arguments), "json")
         if ok:
             yield (
                 f"✅ Approved `{action.code}`: ran `{action.tool}` on {action.server} once.\n\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .approvals import PendingAction, format_time
@@ -55,7 +56,7 @@ def approval_block(action: PendingAction, now: float) -> str:
     return (
         f"\n\n---\n**⚠️ Approval needed: nothing has changed yet.**\n\n"
         f"`{action.tool}`{where} with exactly these arguments:\n"
-        f"```json\n{pretty(action.arguments)}\n```\n"
+        f"{fenced(pretty(action.arguments), 'json')}\n"
         f"Reply `approve {action.code}` to run it once, or `deny {action.code}` to cancel. "
         f"The code expires at {format_time(action.expires)} (in about {minutes} min) and only "
         "you can use it, in this chat."
@@ -66,6 +67,8 @@ def pretty(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, indent=2, ensure_ascii=False, sort_keys=True)
 
 
-def fenced(text: str) -> str:
-    """Tool output in a code block that its own backticks cannot close."""
-    return "```\n" + text.strip().replace("```", "'''") + "\n```"
+def fenced(text: str, language: str = "") -> str:
+    """A code block that backticks inside the text cannot close (so it cannot fake the UI)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text.strip()}\n{fence}"
