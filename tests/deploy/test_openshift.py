@@ -14,9 +14,14 @@ import pytest
 from pipekit.cli import build_parser
 from tests.deploy.files import DEPLOY_DOCS, DOCKERFILE, kustomize
 
-kubernetes_validate = pytest.importorskip(
-    "kubernetes_validate", reason="pip install kubernetes-validate==1.37.0 (offline schemas)"
-)
+
+@pytest.fixture(scope="module")
+def kubernetes_validate():
+    """The offline schema validator; only the schema tests need it."""
+    return pytest.importorskip(
+        "kubernetes_validate", reason="pip install kubernetes-validate==1.37.0 (offline schemas)"
+    )
+
 
 KUBERNETES_VERSION = "1.32"
 READ_VERBS = {"get", "list", "watch"}
@@ -57,7 +62,7 @@ def rules(rendered: list[dict]) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("overlay", ["read-only", "with-writes"])
-def test_every_object_is_valid_against_the_kubernetes_schemas(overlay):
+def test_every_object_is_valid_against_the_kubernetes_schemas(overlay, kubernetes_validate):
     rendered = kustomize(overlay)
     for manifest in rendered:
         if manifest["kind"] == "Route":
@@ -75,7 +80,7 @@ def test_every_object_is_valid_against_the_kubernetes_schemas(overlay):
     }
 
 
-def test_the_offline_validator_rejects_a_misspelled_field(read_only):
+def test_the_offline_validator_rejects_a_misspelled_field(read_only, kubernetes_validate):
     """Proves the check above can fail: strict mode knows every field of a Deployment."""
     deployment = copy.deepcopy(objects(read_only, "Deployment")["pipekit"])
     deployment["spec"]["replica"] = 1
