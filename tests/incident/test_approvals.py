@@ -155,3 +155,13 @@ def test_racing_approvals_run_the_action_once(store):
 )
 def test_only_a_whole_message_is_a_decision(text, expected):
     assert parse_command(text) == expected
+
+
+def test_month_old_codes_are_pruned_but_recent_ones_still_say_used(store, clock):
+    old = propose(store)
+    clock.now += 31 * 86_400
+    recent = propose(store, namespace="web", name="nginx")
+    assert store.claim(recent.code, "alice", "chat-1").granted
+    store.finish(recent.code, ok=True, outcome="done")
+    assert store.get(old.code) is None
+    assert "already used" in store.claim(recent.code, "alice", "chat-1").refusal

@@ -30,6 +30,9 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 
 PENDING, RUNNING, DONE, FAILED, DENIED = "pending", "running", "done", "failed", "denied"
+# Decided or expired rows are kept this long (the audit log keeps the history for good), so a
+# replayed code still gets "already used" rather than "no such code" for a month.
+RETENTION_S = 30 * 86_400
 
 _COMMAND = re.compile(
     r"^\s*[`*_]*(approve|deny)[`*_]*(?:\s+[`*_]*([A-Za-z0-9]{3,12})[`*_]*)?\s*[.!]?\s*$",
@@ -158,6 +161,7 @@ class ApprovalStore:
             ).fetchone()
             if same is not None:
                 return _action(same)
+            db.execute("DELETE FROM pending_actions WHERE expires < ?", (now - RETENTION_S,))
             for _ in range(20):
                 code = new_code()
                 try:
