@@ -67,9 +67,10 @@ def scan_for_injection(text: str) -> list[str]:
     except ImportError:
         detect_injection = None
     if detect_injection is not None:
+        # The detector has these patterns and more, scored together: adding the bare
+        # fallback patterns on top would only add false alarms ("you must now restart").
         verdict = detect_injection(text)
-        if verdict.is_attack:
-            return list(verdict.reasons) or ["prompt-injection detector"]
+        return (list(verdict.reasons) or ["prompt-injection detector"]) if verdict.is_attack else []
     lowered = text.lower()
     return [f"matches {pattern!r}" for pattern in _FALLBACK_PATTERNS if re.search(pattern, lowered)]
 
