@@ -36,6 +36,10 @@ def test_plan_research_answer(world):
     text = answer_text(response)
     assert text.startswith("Python 3.13 came out in October 2024 [1]")
     assert "Research plan (2 searches)" in text
+    sources = text.split("**Sources**", 1)[1]
+    assert f"[1] [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
+    assert "[2]" not in sources  # found but not cited
+    assert "[4]" not in sources  # cited by the model, but no such source: never listed
 
 
 def test_a_question_without_research_is_routed_to_a_plain_answer(world):

@@ -35,6 +35,7 @@ def test_search_reaches_searxng_and_results_reach_the_model(world):
     offered = {item["function"]["name"] for item in first["tools"]}
     assert offered == {"web_search", "fetch_page", "current_time"}
     assert "cite every fact" in first["messages"][0]["content"]
+    assert "do not write one" in first["messages"][0]["content"]
     results = tool_message(second)
     assert "[1] Python 3.13 released" in results and DEFAULT_RESULTS[0]["url"] in results
     assert "[3] Python (programming language)" in results
@@ -45,6 +46,11 @@ def test_search_reaches_searxng_and_results_reach_the_model(world):
     assert "Searching the web for python 3.13 release" in statuses(response)
     assert source_urls(response) == [result["url"] for result in DEFAULT_RESULTS]
     assert "<details>" in answer and "`web_search`" in answer
+    # The pipe, not the model, lists the cited sources with their real URLs, before the trace.
+    sources = answer.split("**Sources**", 1)[1].split("<details>", 1)[0]
+    assert f"[1] [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
+    assert f"[2] [What's New In Python 3.13](<{DEFAULT_RESULTS[1]['url']}>)" in sources
+    assert "[3]" not in sources  # found, but not cited
 
 
 def test_max_results_valve_and_argument_reach_the_search(world):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 import threading
 import time
@@ -40,13 +41,33 @@ class Citations:
     """Numbers for URLs, first come first numbered, shared by every tool in a turn."""
 
     numbers: dict[str, int] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
 
-    def number(self, url: str) -> tuple[int, bool]:
+    def number(self, url: str, title: str = "") -> tuple[int, bool]:
         """(the URL's number, whether it is new)."""
+        if title and not self.titles.get(url):
+            self.titles[url] = title
         if url in self.numbers:
             return self.numbers[url], False
         self.numbers[url] = len(self.numbers) + 1
         return self.numbers[url], True
+
+    def footer(self, answer: str) -> str:
+        """A Sources list of the numbers the answer cites, with their real URLs.
+
+        Written by the pipe, not the model: a small model forgets the list or garbles URLs.
+        """
+        cited = {int(n) for n in re.findall(r"\[(\d{1,3})\]", answer)}
+        lines = [
+            f"[{number}] [{_markdown_text(self.titles.get(url) or url)}](<{url}>)"
+            for url, number in self.numbers.items()
+            if number in cited
+        ]
+        return "\n\n**Sources**\n\n" + "  \n".join(lines) if lines else ""
+
+
+def _markdown_text(title: str) -> str:
+    return re.sub(r"([\[\]*_`])", r"\\\1", " ".join(title.split()))[:120]
 
 
 def web_search_tool(backend: SearchBackend, citations: Citations, max_results: int) -> Tool:
@@ -65,7 +86,7 @@ def web_search_tool(backend: SearchBackend, citations: Citations, max_results: i
         lines: list[str] = []
         events = []
         for result in results:
-            number, new = citations.number(result.url)
+            number, new = citations.number(result.url, result.title)
             lines.append(f"[{number}] {result.title}\nURL: {result.url}\n{result.snippet}".strip())
             if new:
                 events.append(source(result.title or result.url, result.snippet, url=result.url))
@@ -134,7 +155,7 @@ def fetch_page_tool(
             cache.put(chat_id, url, title, text)
         else:
             title, text = cached
-        number, new = citations.number(url)
+        number, new = citations.number(url, title)
         events = [source(title or url, text[:1000], url=url)] if new else []
         return ToolResult(f"[{number}] {title}\nURL: {url}\n\n{text}", events=events)
 
