@@ -59,11 +59,35 @@ class Pipeline(WebSearchAgentPipe):
         return lambda tool, arguments: tool.invoke(arguments).text
 '''
 
+# The react agent as it runs where pipekit.rag.tool is not installed.
+NO_RAG_AGENT = '''
+"""
+title: No RAG Agent
+"""
+import sys
+
+from pipekit.agents.pipe import ReactAgentPipe
+
+
+class Pipeline(ReactAgentPipe):
+    def _rag_tools(self, request, citations):
+        saved = sys.modules.get("pipekit.rag.tool")
+        sys.modules["pipekit.rag.tool"] = None  # makes the import raise ImportError
+        try:
+            return super()._rag_tools(request, citations)
+        finally:
+            if saved is None:
+                sys.modules.pop("pipekit.rag.tool", None)
+            else:
+                sys.modules["pipekit.rag.tool"] = saved
+'''
+
 DEFAULT_VALVES = {
     "web_search_agent": WebSearchAgentPipe.Valves().model_dump(),
     "react_agent": ReactAgentPipe.Valves().model_dump(),
     "guarded_agent": WebSearchAgentPipe.Valves().model_dump(),
     "prompt_chain": PromptChainPipe.Valves().model_dump(),
+    "no_rag_agent": ReactAgentPipe.Valves().model_dump(),
 }
 
 
@@ -92,6 +116,7 @@ def agent_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentWorld
     extra = root / "extra"
     extra.mkdir()
     (extra / "guarded_agent.py").write_text(GUARDED_AGENT, encoding="utf-8")
+    (extra / "no_rag_agent.py").write_text(NO_RAG_AGENT, encoding="utf-8")
     with FakeOllama() as ollama, FakeSearch("searxng") as searxng, FakeWeb() as web:
         server = PipekitServer(
             root / "data",

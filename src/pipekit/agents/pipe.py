@@ -7,10 +7,12 @@ MCP servers and RAG collections configured by valve add their tools to any agent
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,7 +22,7 @@ from .builtin import calculator, current_time
 from .firewall import ToolOutputFirewall
 from .loop import AgentLoop, AgentSettings, WriteHandler, trace_markdown
 from .search import SearchBackend, SearchSettings, search_backend
-from .tools import Tool
+from .tools import Tool, ToolResult
 from .web import Citations, FetchSettings, fetch_page_tool, web_search_tool
 
 log = logging.getLogger(__name__)
@@ -202,7 +204,7 @@ class AgentPipe(BasePipe):
         problems: list[str] = []
         tools = [self._builtin(name, request, citations) for name in self.builtin_tools]
         tools += self.extra_tools(request, citations)
-        rag, rag_problem = self._rag_tools(request)
+        rag, rag_problem = self._rag_tools(request, citations)
         tools += rag
         problems += rag_problem
         mcp, mcp_problems = self._mcp_tools()
@@ -239,7 +241,9 @@ class AgentPipe(BasePipe):
             return current_time
         raise ValueError(f"unknown built-in tool {name!r}; known: {', '.join(BUILTIN_TOOLS)}")
 
-    def _rag_tools(self, request: ChatRequest) -> tuple[list[Tool], list[str]]:
+    def _rag_tools(
+        self, request: ChatRequest, citations: Citations
+    ) -> tuple[list[Tool], list[str]]:
         global _rag_missing_logged
         collections = [c.strip() for c in self.valves.rag_collections.split(",") if c.strip()]
         if not collections:
@@ -254,7 +258,7 @@ class AgentPipe(BasePipe):
         tool = rag_search_tool(
             collections=collections, user_id=request.user_id, chat_id=request.chat_id
         )
-        return [tool], []
+        return [cited_in_turn(tool, citations)], []
 
     def _mcp_tools(self) -> tuple[list[Tool], list[str]]:
         config = self.valves.mcp_servers.strip()
@@ -320,3 +324,32 @@ class ReactAgentPipe(AgentPipe):
         settings = super().agent_settings()
         settings.force_react = self.valves.react_mode
         return settings
+
+
+def cited_in_turn(item: Tool, citations: Citations) -> Tool:
+    """A tool that numbers its own results [1], [2]… (rag_search), renumbered into the turn's
+    shared numbering, so its [1] and web_search's [1] never mean two different sources."""
+
+    def run(**arguments: Any) -> Any:
+        result = item.run(**arguments)
+        if not isinstance(result, ToolResult) or not result.events:
+            return result
+        numbers: dict[int, int] = {}
+        events = []
+        for local, event in enumerate(result.events, 1):
+            data = event.get("event", {}).get("data", {})
+            origin = data.get("source", {})
+            meta = (data.get("metadata") or [{}])[0]
+            key = origin.get("url") or f"{meta.get('collection', '')}/{meta.get('doc_id', local)}"
+            numbers[local], new = citations.number(key, origin.get("name", ""))
+            if new:
+                events.append(event)
+        text = re.sub(
+            r"^\[(\d+)\]",
+            lambda m: f"[{numbers.get(int(m.group(1)), m.group(1))}]",
+            result.text,
+            flags=re.M,
+        )
+        return ToolResult(text, events)
+
+    return replace(item, run=run)

@@ -38,13 +38,14 @@ class FetchError(RuntimeError):
 
 @dataclass
 class Citations:
-    """Numbers for URLs, first come first numbered, shared by every tool in a turn."""
+    """Numbers for sources (URLs, or documents without one), first come first numbered,
+    shared by every tool in a turn."""
 
     numbers: dict[str, int] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
 
     def number(self, url: str, title: str = "") -> tuple[int, bool]:
-        """(the URL's number, whether it is new)."""
+        """(the source's number, whether it is new); `url` may be any key for a document."""
         if title and not self.titles.get(url):
             self.titles[url] = title
         if url in self.numbers:
@@ -59,8 +60,10 @@ class Citations:
         """
         cited = {int(n) for n in re.findall(r"\[(\d{1,3})\]", answer)}
         lines = [
-            f"[{number}] [{_markdown_text(self.titles.get(url) or url)}](<{url}>)"
-            for url, number in self.numbers.items()
+            f"[{number}] [{_markdown_text(self.titles.get(key) or key)}](<{key}>)"
+            if key.startswith(("http://", "https://"))
+            else f"[{number}] {_markdown_text(self.titles.get(key) or key)}"  # a document
+            for key, number in self.numbers.items()
             if number in cited
         ]
         return "\n\n**Sources**\n\n" + "  \n".join(lines) if lines else ""
