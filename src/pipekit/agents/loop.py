@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ToolTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,8 +130,11 @@ class AgentLoop:
                 break
             if not react:
                 turn.conversation.append(_assistant_tool_message(text, calls))
+            running = self._start_reads_together(turn, calls)
+            if running:
+                yield status(_batch_status(self.tools, calls, running))
             for call in calls:
-                result = yield from self._run_call(turn, call)
+                result = yield from self._run_call(turn, call, running.get(id(call)))
                 turn.conversation.append(
                     {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": result}
                     if not react
@@ -172,8 +175,41 @@ class AgentLoop:
         turn.conversation.append({"role": "assistant", "content": reply})
         return reply, [call]
 
-    def _run_call(self, turn: _Turn, call: ToolCall) -> Generator[Any, None, str]:
-        started = time.monotonic()
+    def _start_reads_together(
+        self, turn: _Turn, calls: list[ToolCall]
+    ) -> dict[int, tuple[Future, float, float]]:
+        """Several valid read calls in one reply run at once ("Reading 3 pages").
+
+        Writes, and calls that need repair, stay sequential in `_run_call`, so a write still
+        sees the taint of every result before it.
+        """
+        if len(calls) < 2:
+            return {}
+        ready = []
+        for call in calls:
+            tool = self.tools.get(call.name)
+            if tool is None or tool.writes or call.raw_arguments is not None:
+                continue
+            try:
+                ready.append((call, tool, tool.validate(call.arguments)))
+            except ToolInputError:
+                continue
+        if len(ready) < 2:
+            return {}
+        running = {}
+        for call, tool, arguments in ready:
+            started = time.monotonic()
+            limit = max(0.1, min(self.settings.tool_timeout_s, turn.deadline - started))
+            running[id(call)] = (_TOOL_THREADS.submit(tool.invoke, arguments), started, limit)
+        return running
+
+    def _run_call(
+        self,
+        turn: _Turn,
+        call: ToolCall,
+        running: tuple[Future, float, float] | None = None,
+    ) -> Generator[Any, None, str]:
+        started = running[1] if running else time.monotonic()
         tool = self.tools.get(call.name)
 
         def record(outcome: str, summary: str) -> None:
@@ -205,15 +241,18 @@ class AgentLoop:
         if tool.writes:
             return (yield from self._propose_write(turn, tool, arguments, record))
 
-        yield status(tool.progress_text(arguments))
-        future = _TOOL_THREADS.submit(tool.invoke, arguments)
-        remaining = max(0.1, min(self.settings.tool_timeout_s, turn.deadline - time.monotonic()))
+        if running:
+            future, _, limit = running
+        else:
+            yield status(tool.progress_text(arguments))
+            future = _TOOL_THREADS.submit(tool.invoke, arguments)
+            limit = max(0.1, min(self.settings.tool_timeout_s, turn.deadline - started))
         try:
-            result = future.result(timeout=remaining)
+            result = future.result(timeout=max(0.05, started + limit - time.monotonic()))
         except ToolTimeout:
-            record("timeout", f"no answer within {remaining:.0f} s")
-            yield status(f"{call.name} timed out after {remaining:.0f} s")
-            return f"Error: {call.name} did not answer within {remaining:.0f} s."
+            record("timeout", f"no answer within {limit:.0f} s")
+            yield status(f"{call.name} timed out after {limit:.0f} s")
+            return f"Error: {call.name} did not answer within {limit:.0f} s."
         except Exception as error:
             log.warning("tool %s failed: %s", call.name, type(error).__name__)
             record("error", f"{type(error).__name__}: {error}")
@@ -305,6 +344,19 @@ def trace_markdown(steps: list[StepRecord]) -> str:
         )
     lines.append("\n</details>")
     return "\n".join(lines)
+
+
+def _batch_status(tools: dict[str, Tool], calls: list[ToolCall], running: dict) -> str:
+    started = [(tools[call.name], call) for call in calls if id(call) in running]
+    names = {tool.name for tool, _ in started}
+    if names == {"fetch_page"}:
+        return f"Reading {len(started)} pages"
+    if names == {"web_search"}:
+        return f"Running {len(started)} web searches"
+    if len(names) == 1:
+        first_tool, first_call = started[0]
+        return f"{first_tool.progress_text(first_call.arguments)} (and {len(started) - 1} more)"
+    return f"Running {len(started)} tools at once: {', '.join(sorted(names))}"
 
 
 def _assistant_tool_message(text: str, calls: list[ToolCall]) -> dict:
