@@ -170,3 +170,27 @@ def test_background_title_request_runs_no_agent(world):
     sent = world.model_requests()[-1]
     assert not sent.get("tools") and all(m["role"] != "system" for m in sent["messages"])
     assert world.searxng.requests == []
+
+
+def test_time_budget_stops_the_agent_with_a_message(world):
+    world.set_valves("web_search_agent", time_budget_s=1, tool_timeout_s=30)
+    world.searxng.stall(3)
+    world.ollama.script(search_call("slow"), Reply(content="unused"))
+    response = world.chat("web_search_agent")
+    world.searxng.stall(0)
+    answer = answer_text(response)
+    assert "time budget of 1 s ran out" in answer and "time_budget_s" in answer
+    assert len(world.model_requests()) == 1  # the model was not asked again
+    assert "Time budget used up" in statuses(response)
+
+
+def test_openai_compatible_backend_calls_tools_natively(world, fake_openai):
+    world.set_valves("web_search_agent", backend="openai", openai_base_url=fake_openai.url + "/v1")
+    fake_openai.script(search_call("vllm tools"), Reply(content="Found it [1]."))
+    response = world.chat("web_search_agent")
+    assert world.searxng.queries() == ["vllm tools"]
+    first, second = fake_openai.bodies("/v1/chat/completions")
+    assert {t["function"]["name"] for t in first["tools"]} >= {"web_search", "fetch_page"}
+    assert second["messages"][-1]["role"] == "tool"
+    assert "[1] Python 3.13 released" in second["messages"][-1]["content"]
+    assert answer_text(response).startswith("Found it [1].")
