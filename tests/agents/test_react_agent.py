@@ -102,6 +102,7 @@ def test_mcp_server_tools_are_offered_and_run(world, tmp_path):
     # A tool that may write never runs from an agent pipe without an approval step.
     assert third["messages"][-1]["content"].startswith("Refused: reset_scores changes things")
     assert answer_text(response).startswith("You rolled 18.")
+    assert "Connecting to the MCP servers" in statuses(response)
 
 
 def test_broken_mcp_config_is_a_status_line_and_the_agent_still_answers(world):

@@ -149,6 +149,8 @@ class AgentPipe(BasePipe):
 
     def run(self, request: ChatRequest) -> Iterator[StreamItem]:
         citations = Citations()
+        if self._mcp_connecting():
+            yield status("Connecting to the MCP servers")
         tools, problems = self.tools_for(request, citations)
         for problem in problems:
             yield status(problem)
@@ -255,9 +257,13 @@ class AgentPipe(BasePipe):
                 log.warning("rag_collections is set but pipekit.rag.tool is missing: %s", error)
                 _rag_missing_logged = True
             return [], ["Document search (rag_search) is not available in this install: skipped"]
-        tool = rag_search_tool(
-            collections=collections, user_id=request.user_id, chat_id=request.chat_id
-        )
+        try:
+            tool = rag_search_tool(
+                collections=collections, user_id=request.user_id, chat_id=request.chat_id
+            )
+        except Exception as error:  # a broken store must not take the whole agent down
+            log.warning("rag_search unavailable: %s", error)
+            return [], [f"Document search (rag_search) is unavailable: {error}"]
         return [cited_in_turn(tool, citations)], []
 
     def _mcp_tools(self) -> tuple[list[Tool], list[str]]:
@@ -267,6 +273,11 @@ class AgentPipe(BasePipe):
         client = self._mcp_client(config)
         tools = client.tools()
         return tools, list(client.problems)
+
+    def _mcp_connecting(self) -> bool:
+        """Whether this turn starts the MCP connections (which can take seconds)."""
+        config = self.valves.mcp_servers.strip()
+        return bool(config) and config not in self._mcp_clients
 
     def _mcp_client(self, config: str):
         """One client per config text: connected once, reused by every chat, closed on change."""
