@@ -174,3 +174,17 @@ def test_a_huge_page_is_cut_at_the_size_limit():
             web.url + "/huge.html", FetchSettings(allow_private=True, max_bytes=20_000)
         )
     assert 0 < len(text) < 20_000
+
+
+def test_a_korean_page_in_euc_kr_without_a_declared_charset():
+    page = (
+        "<html><head><meta charset='euc-kr'><title>공지사항</title></head><body><article>"
+        "<p>결제 서비스는 오늘 오전 9시 40분에 복구되었습니다. 불편을 드려 죄송합니다.</p>"
+        "<p>추가 문의는 고객센터로 연락해 주십시오. 감사합니다.</p>"
+        "</article></body></html>"
+    )
+    with FakeWeb() as web:
+        web.pages["/notice.html"] = ("text/html", page.encode("euc-kr"))
+        title, text = read_page(web.url + "/notice.html", OPEN)
+    assert title == "공지사항"
+    assert "결제 서비스는 오늘 오전 9시 40분에 복구되었습니다" in text

@@ -183,7 +183,8 @@ def read_page(url: str, settings: FetchSettings) -> tuple[str, str]:
                         raise FetchError(f"{current} answered HTTP {response.status_code}.")
                     content_type = response.headers.get("content-type", "").lower()
                     body = _read_limited(response, settings.max_bytes)
-                    encoding = response.encoding or "utf-8"
+                    # Only a declared charset is trusted; else the page's own <meta> decides.
+                    encoding = response.charset_encoding
             except httpx.TimeoutException:
                 raise FetchError(
                     f"{current} did not answer within {settings.timeout_s:g} s."
@@ -206,18 +207,20 @@ def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(parts)[:max_bytes]
 
 
-def _main_text(url: str, content_type: str, body: bytes, encoding: str) -> tuple[str, str]:
-    text = body.decode(encoding, errors="replace")
+def _main_text(url: str, content_type: str, body: bytes, encoding: str | None) -> tuple[str, str]:
+    text = body.decode(encoding or "utf-8", errors="replace")
     if "html" in content_type or (not content_type and text.lstrip()[:1] == "<"):
         import trafilatura
 
-        main = trafilatura.extract(text, url=url, include_comments=False) or ""
-        metadata = trafilatura.extract_metadata(text)
+        # Bytes when no charset was declared: trafilatura reads <meta charset> (EUC-KR pages).
+        page: str | bytes = text if encoding else body
+        main = trafilatura.extract(page, url=url, include_comments=False) or ""
+        metadata = trafilatura.extract_metadata(page)
         title = (metadata.title if metadata else "") or ""
         if not main.strip():
             raise FetchError(f"{url} has no readable text (a script-only page?).")
         return title, main.strip()
-    if content_type.startswith("text/plain") or content_type.startswith("text/markdown"):
+    if content_type.startswith(("text/plain", "text/markdown")):
         return "", text.strip()
     kind = content_type.split(";")[0] or "unknown"
     raise FetchError(
