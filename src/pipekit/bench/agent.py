@@ -104,6 +104,11 @@ def load_scenarios(path: Path) -> list[Scenario]:
 
 
 def run(args: argparse.Namespace) -> dict:
+    if not args.scenarios.is_file():
+        raise SystemExit(
+            f"No scenario file at {args.scenarios}: pass --scenarios FILE (the repository's "
+            "bench/agent/scenarios.yaml shows the format)."
+        )
     scenarios = load_scenarios(args.scenarios)
     real = bool(args.ollama_url)
     repeat = args.repeat or (1 if real else 20)
