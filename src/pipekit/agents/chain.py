@@ -43,7 +43,7 @@ ANSWER_PROMPT = (
 
 
 class PromptChainPipe(BasePipe):
-    class Valves(BasePipe.Valves, SearchValves):
+    class Valves(SearchValves, BasePipe.Valves):
         max_queries: int = Field(
             3, ge=1, le=8, description="Most search queries the planning stage may ask for."
         )

@@ -85,7 +85,7 @@ class AgentPipe(BasePipe):
         "you need what it returns; answer directly when you can."
     )
 
-    class Valves(BasePipe.Valves, SearchValves):
+    class Valves(SearchValves, BasePipe.Valves):
         max_steps: int = Field(
             6, ge=1, le=50, description="Most tool calls the agent makes before it must answer."
         )
