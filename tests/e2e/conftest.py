@@ -3,18 +3,24 @@
 Every test under tests/e2e is marked `e2e`. Pipes in pipelines/ (and filters in filters/) are
 served as users get them; test-only pipes go in tests/e2e/pipelines/. A later test that needs
 more environment for the server (a fake's URL, a store path) extends `pipelines_env`.
+
+The server's data dir gets the `docs` collection (tests/e2e/corpus, through `pipekit ingest` as
+a user runs it) before the server starts, and its web search goes to a fake SearXNG.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pipekit.agents.fakes import FakeSearch
 from pipekit.testing.fake_ollama import FakeOllama
-from pipekit.testing.server import PipekitServer
+from pipekit.testing.server import PIPEKIT, PipekitServer
 
 from .harness import (
     ARTIFACTS,
@@ -26,6 +32,8 @@ from .harness import (
 )
 
 TEST_PIPELINES = Path(__file__).with_name("pipelines")
+RAG_CORPUS = Path(__file__).with_name("corpus")
+RAG_COLLECTION = "docs"
 E2E_MODEL = "llama3.2:3b"
 
 
@@ -56,9 +64,44 @@ def fake_model(e2e_ollama: FakeOllama) -> FakeOllama:
 
 
 @pytest.fixture(scope="session")
-def pipelines_env(e2e_ollama: FakeOllama) -> dict[str, str]:
-    """Environment of the session's `pipekit serve`: every pipe's model points at the fake."""
-    return {"OLLAMA_BASE_URL": e2e_ollama.url, "PIPEKIT_MODEL": E2E_MODEL}
+def e2e_searxng(e2e_toolchain: Toolchain) -> Iterator[FakeSearch]:
+    """The session's fake SearXNG; every query gets the same three Python 3.13 results."""
+    with FakeSearch("searxng") as fake:
+        yield fake
+
+
+@pytest.fixture
+def searxng(e2e_searxng: FakeSearch) -> FakeSearch:
+    """The session's fake SearXNG with no recorded requests."""
+    e2e_searxng.requests.clear()
+    return e2e_searxng
+
+
+@pytest.fixture(scope="session")
+def pipelines_env(e2e_ollama: FakeOllama, e2e_searxng: FakeSearch) -> dict[str, str]:
+    """Environment of the session's `pipekit serve`: every pipe's model points at the fake,
+    and the agents' web search at the fake SearXNG."""
+    return {
+        "OLLAMA_BASE_URL": e2e_ollama.url,
+        "PIPEKIT_MODEL": E2E_MODEL,
+        "SEARXNG_URL": e2e_searxng.url,
+    }
+
+
+def ingest_corpus(data_dir: Path, env: dict[str, str]) -> None:
+    """`pipekit ingest` into the server's data dir, as a user does before starting it."""
+    command = [
+        *PIPEKIT, "ingest", str(RAG_CORPUS),
+        "--collection", RAG_COLLECTION, "--data-dir", str(data_dir),
+    ]  # fmt: skip
+    completed = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"pipekit ingest failed (exit {completed.returncode}):\n"
+            f"{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +110,9 @@ def pipelines_server(
     pipelines_env: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[PipekitServer]:
-    server = start_pipelines_server(
-        tmp_path_factory.mktemp("pipekit-data"), [TEST_PIPELINES], env=pipelines_env
-    )
+    data_dir = tmp_path_factory.mktemp("pipekit-data")
+    ingest_corpus(data_dir, pipelines_env)
+    server = start_pipelines_server(data_dir, [TEST_PIPELINES], env=pipelines_env)
     yield server
     server.stop()
     _keep_log(server.log_path, "pipekit-serve.log")

@@ -5,6 +5,8 @@
 // Spec (JSON, one argument):
 //   baseUrl        Open WebUI, e.g. http://127.0.0.1:8123                      (required)
 //   model          model id to preselect with /?models=<id>                     (required)
+//   chatPath       continue a saved chat instead, e.g. /c/<chat id> (its model stays),
+//                  default none: a new chat
 //   messages       list of user messages, sent one after another                (required)
 //   screenshot     PNG path for the final page                                  (required)
 //   waitFor        texts that must appear in the last assistant message at some
@@ -22,7 +24,7 @@
 // Requests to anywhere but baseUrl are aborted (and listed in `blocked`): tests talk to
 // 127.0.0.1 only.
 //
-// Prints ONE JSON line on stdout: {ok, answers: [...], assistantText, seen: [...],
+// Prints ONE JSON line on stdout: {ok, answers: [...], assistantText, assistantHtml, seen: [...],
 // sources: [...], blocked: [...], pageUrl, elapsedMs, screenshot, error?, console: [...]}.
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -41,7 +43,8 @@ const consoleLines = [];
 const seen = new Set();
 const blocked = new Set();
 const result = {
-  ok: false, answers: [], assistantText: '', seen: [], sources: [], blocked: [], console: consoleLines,
+  ok: false, answers: [], assistantText: '', assistantHtml: '', seen: [], sources: [], blocked: [],
+  console: consoleLines,
 };
 
 const LAUNCH_ARGS = [
@@ -176,9 +179,14 @@ async function main() {
       if (msg.type() === 'error') consoleLines.push(msg.text().slice(0, 300));
     });
     page.setDefaultTimeout(timeoutMs);
-    await page.goto(`${spec.baseUrl}/?models=${encodeURIComponent(spec.model)}`);
+    const start = spec.chatPath || `/?models=${encodeURIComponent(spec.model)}`;
+    await page.goto(`${spec.baseUrl}${start}`);
     const input = page.locator('#chat-input');
     await input.waitFor({ state: 'visible' });
+    // A saved chat renders its history after the input shows: count the answers already
+    // there, so the wait below is for the new ones.
+    if (spec.chatPath) await page.locator('.chat-assistant').first().waitFor({ state: 'visible' });
+    const earlier = await page.locator('.chat-assistant').count();
     await dismissDialogs(page);
     await watchAssistantText(page);
     for (const [index, message] of spec.messages.entries()) {
@@ -186,9 +194,11 @@ async function main() {
       await input.click();
       await page.keyboard.type(message);
       await page.locator('#send-message-button').click();
-      const snap = await waitForAnswer(page, index);
+      const snap = await waitForAnswer(page, earlier + index);
       result.answers.push(snap.answer.trim());
       result.assistantText = snap.whole;
+      // The rendered message, for what its text does not show (citation buttons, links).
+      result.assistantHtml = await page.locator('.chat-assistant').last().evaluate((el) => el.outerHTML);
     }
     if (spec.expandSources ?? true) result.sources = await expandSources(page);
     result.pageUrl = page.url();

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -248,6 +249,31 @@ class OpenWebUI:
             response.raise_for_status()
             return [model["id"] for model in response.json()["data"]]
 
+    def pipeline_valves(self, pipeline_id: str, url_idx: int = 0) -> dict[str, Any]:
+        """A pipeline's valves as Admin Panel → Settings → Pipelines shows them (Open WebUI
+        asks the pipelines server of connection `url_idx`)."""
+        with self.client() as client:
+            response = client.get(
+                f"/api/v1/pipelines/{pipeline_id}/valves", params={"urlIdx": url_idx}
+            )
+            response.raise_for_status()
+            return response.json()
+
+    def save_pipeline_valves(
+        self, pipeline_id: str, changes: dict[str, Any], url_idx: int = 0
+    ) -> dict[str, Any]:
+        """Change valves as the admin panel's Save does: read them all, post them all back
+        through Open WebUI's pipelines API. Returns what the pipelines server saved."""
+        valves = {**self.pipeline_valves(pipeline_id, url_idx), **changes}
+        with self.client() as client:
+            response = client.post(
+                f"/api/v1/pipelines/{pipeline_id}/valves/update",
+                params={"urlIdx": url_idx},
+                json=valves,
+            )
+            response.raise_for_status()
+            return response.json()
+
     def log(self) -> str:
         return tail(self.log_path, 20000)
 
@@ -263,6 +289,7 @@ class ChatResult:
     ok: bool
     answers: list[str]
     assistant_text: str  # everything shown in the last assistant message (status, chips...)
+    assistant_html: str  # the last assistant message as rendered (citation buttons, links)
     seen: list[str]  # every line shown there at some moment while it streamed
     sources: list[str]  # source names, after expanding the "N Sources" chip
     screenshot: Path
@@ -300,6 +327,7 @@ class Browser:
         screenshot: str,
         wait_for: Sequence[str] = (),
         click: Sequence[str] = (),
+        in_chat: str = "",
         timeout_s: float = 90,
         expand_sources: bool = True,
         check: bool = True,
@@ -308,7 +336,9 @@ class Browser:
 
         wait_for: texts that must show in the last assistant message at some point (status
         lines included). click: button texts to press there, in order, as they show up (an
-        approval). The screenshot goes to artifacts/e2e/<screenshot>, also on failure.
+        approval). in_chat: the page URL of an earlier result, to go on in that saved chat
+        (its model stays; a reply typed after reading the answer, such as an approval code).
+        The screenshot goes to artifacts/e2e/<screenshot>, also on failure.
         """
         self.artifacts.mkdir(parents=True, exist_ok=True)
         shot = self.artifacts / screenshot
@@ -320,6 +350,7 @@ class Browser:
                 "screenshot": str(shot),
                 "waitFor": list(wait_for),
                 "clickText": list(click),
+                "chatPath": urlsplit(in_chat).path if in_chat else "",
                 "timeoutMs": int(timeout_s * 1000),
                 "expandSources": expand_sources,
                 "nodeDir": str(self.toolchain.node_dir),
@@ -353,6 +384,7 @@ def parse_driver_output(completed: subprocess.CompletedProcess, shot: Path) -> C
         ok=bool(data.get("ok")),
         answers=data.get("answers", []),
         assistant_text=data.get("assistantText", ""),
+        assistant_html=data.get("assistantHtml", ""),
         seen=data.get("seen", []),
         sources=data.get("sources", []),
         screenshot=shot,
