@@ -20,12 +20,15 @@
 //   userDataDir    fresh profile folder (required: the caller makes and removes it)
 //   viewport       {width, height}, default 1280x900
 //   expandSources  click the "N Sources" chip of the last answer and report the names, default true
+//   listModels     open the model selector after the messages (none is fine) and report the
+//                  ids it offers in `modelOptions`; the screenshot shows it open, default false
 //
 // Requests to anywhere but baseUrl are aborted (and listed in `blocked`): tests talk to
 // 127.0.0.1 only.
 //
 // Prints ONE JSON line on stdout: {ok, answers: [...], assistantText, assistantHtml, seen: [...],
-// sources: [...], blocked: [...], pageUrl, elapsedMs, screenshot, error?, console: [...]}.
+// sources: [...], modelOptions: [...], blocked: [...], pageUrl, elapsedMs, screenshot, error?,
+// console: [...]}.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -43,8 +46,8 @@ const consoleLines = [];
 const seen = new Set();
 const blocked = new Set();
 const result = {
-  ok: false, answers: [], assistantText: '', assistantHtml: '', seen: [], sources: [], blocked: [],
-  console: consoleLines,
+  ok: false, answers: [], assistantText: '', assistantHtml: '', seen: [], sources: [],
+  modelOptions: [], blocked: [], console: consoleLines,
 };
 
 const LAUNCH_ARGS = [
@@ -116,6 +119,15 @@ async function expandSources(page) {
   await sleep(300);
   const names = await last.locator('button[id^="source-"]').allInnerTexts();
   return names.map((text) => text.replace(/\s+/g, ' ').trim().replace(/^\d+\s*/, ''));
+}
+
+// What a user can pick in the model selector: [role=option] entries carry the model id.
+async function listModels(page) {
+  await page.locator('#model-selector-model-button').first().click();
+  const options = page.locator('[role="option"][data-value]');
+  await options.first().waitFor({ state: 'visible' });
+  await sleep(300);
+  return options.evaluateAll((els) => els.map((el) => el.getAttribute('data-value')));
 }
 
 async function waitForAnswer(page, index) {
@@ -201,6 +213,7 @@ async function main() {
       result.assistantHtml = await page.locator('.chat-assistant').last().evaluate((el) => el.outerHTML);
     }
     if (spec.expandSources ?? true) result.sources = await expandSources(page);
+    if (spec.listModels) result.modelOptions = await listModels(page);
     result.pageUrl = page.url();
     result.ok = true;
   } catch (error) {

@@ -298,6 +298,7 @@ class ChatResult:
     blocked: list[str] = field(default_factory=list)  # requests to anywhere but Open WebUI
     console_errors: list[str] = field(default_factory=list)
     page_url: str = ""  # /c/<chat id> once the chat is saved
+    model_options: list[str] = field(default_factory=list)  # ids in the model selector
 
     @property
     def chat_id(self) -> str:
@@ -330,6 +331,7 @@ class Browser:
         in_chat: str = "",
         timeout_s: float = 90,
         expand_sources: bool = True,
+        list_models: bool = False,
         check: bool = True,
     ) -> ChatResult:
         """Open /?models=<model>, send each message, wait for each answer to finish.
@@ -338,6 +340,8 @@ class Browser:
         lines included). click: button texts to press there, in order, as they show up (an
         approval). in_chat: the page URL of an earlier result, to go on in that saved chat
         (its model stays; a reply typed after reading the answer, such as an approval code).
+        list_models: then open the model selector and report the ids it offers
+        (`model_options`); messages may be empty for that alone.
         The screenshot goes to artifacts/e2e/<screenshot>, also on failure.
         """
         self.artifacts.mkdir(parents=True, exist_ok=True)
@@ -353,6 +357,7 @@ class Browser:
                 "chatPath": urlsplit(in_chat).path if in_chat else "",
                 "timeoutMs": int(timeout_s * 1000),
                 "expandSources": expand_sources,
+                "listModels": list_models,
                 "nodeDir": str(self.toolchain.node_dir),
                 "chromium": str(self.toolchain.chromium),
                 "userDataDir": profile,
@@ -361,7 +366,7 @@ class Browser:
                 [str(self.toolchain.node), str(DRIVER), json.dumps(spec)],
                 capture_output=True,
                 text=True,
-                timeout=timeout_s * len(spec["messages"]) + 60,
+                timeout=timeout_s * max(1, len(spec["messages"])) + 60,
             )
         result = parse_driver_output(completed, shot)
         if check and not result.ok:
@@ -393,4 +398,5 @@ def parse_driver_output(completed: subprocess.CompletedProcess, shot: Path) -> C
         blocked=data.get("blocked", []),
         console_errors=data.get("console", []),
         page_url=data.get("pageUrl", ""),
+        model_options=data.get("modelOptions", []),
     )
