@@ -20,9 +20,10 @@ from pipekit.rag.sources import SourceDocument, read_sources
 from tests.support.server import PIPEKIT
 
 DOCS = {
-    "restart.md": "# Restarting a deployment\n\nRun `oc rollout restart deployment/checkout -n shop` "
-    "to replace every pod of a deployment one by one.\n\n## Crash loops\n\nRead the previous "
-    "container's logs with `oc logs --previous` when pods are in CrashLoopBackOff.",
+    "restart.md": "# Restarting a deployment\n\nRun "
+    "`oc rollout restart deployment/checkout -n shop` to replace every pod of a deployment "
+    "one by one.\n\n## Crash loops\n\nRead the previous container's logs with "
+    "`oc logs --previous` when pods are in CrashLoopBackOff.",
     "scale.md": "# Scaling\n\nUse `oc scale deployment/web --replicas=3` to run three replicas.",
     "ko/oom.md": "# 메모리 부족 대응\n\n파드가 OOMKilled 상태로 종료되면 메모리 한도를 늘리세요. "
     "컨테이너의 메모리 사용량을 먼저 확인합니다.",
@@ -51,7 +52,10 @@ def index(tmp_path: Path) -> Iterator[RagIndex]:
 
 def ingest(index: RagIndex, *sources: Path | str, collection: str = "docs", **options):
     return index.ingest(
-        collection, read_sources([str(s) for s in sources], delay_s=0), get_local_embedder(), **options
+        collection,
+        read_sources([str(s) for s in sources], delay_s=0),
+        get_local_embedder(),
+        **options,
     )
 
 
@@ -85,12 +89,16 @@ def test_rerun_updates_changed_removes_vanished_and_search_follows(index, corpus
     assert "autoscale" in search(index, "autoscale", top_k=1)[0].text
 
 
-def test_moved_document_reuses_its_vectors(index, corpus):
+def test_edited_document_embeds_only_its_changed_sections(index, corpus):
     ingest(index, corpus)
-    (corpus / "scale.md").rename(corpus / "scaling.md")
+    restart = corpus / "restart.md"
+    restart.write_text(
+        restart.read_text(encoding="utf-8").replace("CrashLoopBackOff", "ImagePullBackOff"),
+        encoding="utf-8",
+    )
     summary = ingest(index, corpus)
-    assert (summary.added, summary.removed) == (1, 1)
-    assert summary.chunks_embedded == 0 and summary.chunks_reused > 0
+    assert summary.updated == 1
+    assert summary.chunks_embedded == 1 and summary.chunks_reused == 1
 
 
 def test_run_killed_half_way_is_completed_by_the_next(index, corpus):
@@ -155,7 +163,10 @@ def test_private_collections_are_invisible_to_other_users(index, corpus):
 
 def test_hybrid_search_finds_korean_with_particles_and_english_by_title(index, corpus):
     ingest(index, corpus)
-    assert search(index, "파드가 OOMKilled 되었어요 메모리를 어떻게 하나요", top_k=1)[0].doc_id == "ko/oom.md"
+    assert (
+        search(index, "파드가 OOMKilled 되었어요 메모리를 어떻게 하나요", top_k=1)[0].doc_id
+        == "ko/oom.md"
+    )
     # The crash-loop section never says "restarting a deployment": its title does.
     top = search(index, "crash loop in a restarting deployment", top_k=1)[0]
     assert top.doc_id == "restart.md" and "Restarting a deployment" in top.context
@@ -196,7 +207,7 @@ def test_korean_text_is_split_at_sentence_ends():
 def website(tmp_path: Path) -> Iterator[str]:
     site = tmp_path / "site"
     pages = {
-        "index.html": '<html><head><title>Docs home</title></head><body><nav>Menu</nav><main>'
+        "index.html": "<html><head><title>Docs home</title></head><body><nav>Menu</nav><main>"
         "<h1>Docs home</h1><p>Welcome to the operator documentation for platform teams.</p>"
         '<a href="install.html">Install</a> <a href="private/secret.html">Secret</a> '
         '<a href="https://elsewhere.example/x.html">Elsewhere</a></main></body></html>',
@@ -249,7 +260,17 @@ def test_milvus_lite_file_held_by_another_process_gives_a_clear_error(tmp_path, 
     ingest(holder, corpus)  # this process now holds the Milvus Lite file open
     try:
         run = subprocess.run(
-            [*PIPEKIT, "ingest", str(corpus), "-c", "other", "--data-dir", str(data), "--wait", "1"],
+            [
+                *PIPEKIT,
+                "ingest",
+                str(corpus),
+                "-c",
+                "other",
+                "--data-dir",
+                str(data),
+                "--wait",
+                "1",
+            ],
             capture_output=True,
             text=True,
             timeout=600,

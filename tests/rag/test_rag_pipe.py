@@ -20,8 +20,14 @@ from tests.support.owui import answer_text, chat_body, events, send_turn
 MODEL = "llama3.2:3b"
 OWUI_KEY = "sk-owui-test"
 UPLOADS = {
-    "file-alice": ("alice-notes.txt", "Alice's incident notes: the payment gateway timeout is 45 seconds."),
-    "file-bob": ("bob-notes.txt", "Bob's notes: the payment gateway timeout was raised to 90 seconds."),
+    "file-alice": (
+        "alice-notes.txt",
+        "Alice's incident notes: the payment gateway timeout is 45 seconds.",
+    ),
+    "file-bob": (
+        "bob-notes.txt",
+        "Bob's notes: the payment gateway timeout was raised to 90 seconds.",
+    ),
 }
 
 
@@ -82,7 +88,11 @@ def ask(server, message, **options):
 
 
 def model_prompts(fake_ollama) -> list[str]:
-    return [r["body"]["messages"][-1]["content"] for r in fake_ollama.requests if r["path"] == "/api/chat"]
+    return [
+        r["body"]["messages"][-1]["content"]
+        for r in fake_ollama.requests
+        if r["path"] == "/api/chat"
+    ]
 
 
 def test_answer_streams_with_numbered_passages_sources_and_status(server, fake_ollama):

@@ -254,7 +254,9 @@ class Catalog:
         ]
 
     def counts(self, collection: str) -> tuple[int, int]:
-        documents = self._query("SELECT COUNT(*) FROM documents WHERE collection = ?", (collection,))
+        documents = self._query(
+            "SELECT COUNT(*) FROM documents WHERE collection = ?", (collection,)
+        )
         chunks = self._query("SELECT COUNT(*) FROM chunks WHERE collection = ?", (collection,))
         return documents[0][0], chunks[0][0]
 
@@ -275,7 +277,8 @@ class Catalog:
     def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         if vectors:
             rows = [
-                (model, digest, np.asarray(v, np.float32).tobytes()) for digest, v in vectors.items()
+                (model, digest, np.asarray(v, np.float32).tobytes())
+                for digest, v in vectors.items()
             ]
             self._write([("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)])
 

@@ -32,7 +32,19 @@ class Chunk:
 
     @property
     def indexed_text(self) -> str:
-        return f"{self.context}\n{self.text}" if self.context else self.text
+        return indexed_text(self.doc_id, self.context, self.text)
+
+
+def indexed_text(doc_id: str, context: str, text: str) -> str:
+    """What is embedded and keyword-indexed: file path words, title and headings, text.
+
+    File and folder names are often the best summary a document has (runbooks/oom-killed.md).
+    """
+    where = _path_words(doc_id)
+    title = context.split(" › ", 1)[0]
+    return "\n".join(
+        part for part in (where if where.lower() != title.lower() else "", context, text) if part
+    )
 
 
 @lru_cache(maxsize=8)
@@ -52,7 +64,7 @@ def chunk_document(
     chunks: list[Chunk] = []
     for headings, body in sections(document.text):
         path = [h for h in headings if h.strip().lower() != document.title.strip().lower()]
-        context = " › ".join([document.title, *path]) if document.title else " › ".join(path)
+        context = " › ".join(part for part in [document.title, *path] if part)
         for piece in splitter.split_text(body):
             piece = piece.strip()
             if not piece:
@@ -61,6 +73,13 @@ def chunk_document(
             digest = hashlib.sha256(f"{document.doc_id}\0{position}\0{piece}".encode()).hexdigest()
             chunks.append(Chunk(digest[:32], document.doc_id, position, piece, context))
     return chunks
+
+
+def _path_words(doc_id: str) -> str:
+    if "://" in doc_id:  # URLs: the title says more than the path
+        return ""
+    stem = doc_id.rsplit(".", 1)[0] if "." in doc_id.rsplit("/", 1)[-1] else doc_id
+    return re.sub(r"[/_\-]+", " ", stem).strip()
 
 
 def sections(text: str) -> list[tuple[list[str], str]]:

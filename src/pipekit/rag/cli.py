@@ -31,17 +31,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     ingest.add_argument("--ollama-url", help="Ollama URL (default: $OLLAMA_BASE_URL).")
     ingest.add_argument("--data-dir", type=Path, help="Data dir (default: $PIPEKIT_DATA_DIR).")
-    ingest.add_argument("--milvus-uri", default="", help="Milvus server URI (default: $MILVUS_URI, else Milvus Lite).")
+    ingest.add_argument(
+        "--milvus-uri",
+        default="",
+        help="Milvus server URI (default: $MILVUS_URI, else Milvus Lite).",
+    )
     ingest.add_argument("--milvus-token", default="", help="Milvus token (default: $MILVUS_TOKEN).")
-    ingest.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Tokens per chunk.")
-    ingest.add_argument("--chunk-overlap", type=int, default=DEFAULT_CHUNK_OVERLAP, help="Tokens shared by neighbouring chunks.")
-    ingest.add_argument("--depth", type=int, default=1, help="Link depth to follow from a start page.")
-    ingest.add_argument("--max-pages", type=int, default=200, help="Stop a crawl after this many pages.")
-    ingest.add_argument("--delay", type=float, default=1.0, help="Seconds between requests to one site.")
-    ingest.add_argument("--keep-missing", action="store_true", help="Do not remove documents that disappeared.")
-    ingest.add_argument("--rebuild", action="store_true", help="Drop the collection first (e.g. to change the embedder).")
+    ingest.add_argument(
+        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Tokens per chunk."
+    )
+    ingest.add_argument(
+        "--chunk-overlap",
+        type=int,
+        default=DEFAULT_CHUNK_OVERLAP,
+        help="Tokens shared by neighbouring chunks.",
+    )
+    ingest.add_argument(
+        "--depth", type=int, default=1, help="Link depth to follow from a start page."
+    )
+    ingest.add_argument(
+        "--max-pages", type=int, default=200, help="Stop a crawl after this many pages."
+    )
+    ingest.add_argument(
+        "--delay", type=float, default=1.0, help="Seconds between requests to one site."
+    )
+    ingest.add_argument(
+        "--keep-missing", action="store_true", help="Do not remove documents that disappeared."
+    )
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="Drop the collection first (e.g. to change the embedder).",
+    )
     ingest.add_argument("--owner", help="Make the collection private to this Open WebUI user id.")
-    ingest.add_argument("--wait", type=float, default=120.0, help="Seconds to wait for a Milvus Lite file that a running server holds.")
+    ingest.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        help="Seconds to wait for a Milvus Lite file that a running server holds.",
+    )
     ingest.add_argument("--list", action="store_true", help="List the collections and exit.")
     ingest.add_argument("--drop", action="store_true", help="Delete the collection and exit.")
     ingest.set_defaults(handler=run)
@@ -60,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
             for info in index.catalog.collections():
                 documents, chunks = index.catalog.counts(info.name)
                 owner = f" private to {info.owner}" if info.owner else ""
-                print(f"{info.name}\t{documents} documents\t{chunks} chunks\t{info.embed_model}{owner}")
+                line = f"{info.name}\t{documents} documents\t{chunks} chunks\t{info.embed_model}"
+                sys.stdout.write(f"{line}{owner}\n")
             return 0
         if not args.collection:
             return _fail("--collection is required")
@@ -73,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.sources:
             return _fail("give at least one folder, file or URL to index")
         embedder = make_embedder(args.embedder, args.ollama_url)
-        items = read_sources(args.sources, depth=args.depth, max_pages=args.max_pages, delay_s=args.delay)
+        items = read_sources(
+            args.sources, depth=args.depth, max_pages=args.max_pages, delay_s=args.delay
+        )
         progress = _progress()
         summary = index.ingest(
             args.collection,
@@ -87,8 +118,7 @@ def run(args: argparse.Namespace) -> int:
             on_document=progress,
         )
         getattr(progress, "close", lambda: None)()
-        for line in summary.lines():
-            print(line)
+        sys.stdout.write("\n".join(summary.lines()) + "\n")
         return 0
     except (CollectionError, EmbeddingError, SourceError, StoreError, ValueError) as error:
         return _fail(str(error))
@@ -120,5 +150,5 @@ def _progress():
 
 
 def _fail(message: str) -> int:
-    print(f"pipekit ingest: {message}", file=sys.stderr)
+    sys.stderr.write(f"pipekit ingest: {message}\n")
     return 2

@@ -76,6 +76,7 @@ class LocalEmbedder:
 
     model_name = "local:all-MiniLM-L6-v2"
     dimension = 384
+    multilingual = False
 
     def __init__(self, onnx_path: Path | None = None, threads: int = 0) -> None:
         self._onnx_path = onnx_path
@@ -137,6 +138,7 @@ class OllamaEmbedder:
         import ollama
 
         self.model = model
+        self.multilingual = True  # bge-m3, nomic-embed-text: assume so; hybrid still helps
         self.base_url = base_url
         self.model_name = f"ollama:{model}"
         self._client = ollama.Client(host=base_url, timeout=timeout_s)
@@ -154,7 +156,9 @@ class OllamaEmbedder:
         vectors: list[list[float]] = []
         try:
             for start in range(0, len(texts), BATCH_SIZE):
-                reply = self._client.embed(model=self.model, input=texts[start : start + BATCH_SIZE])
+                reply = self._client.embed(
+                    model=self.model, input=texts[start : start + BATCH_SIZE]
+                )
                 vectors.extend(list(vector) for vector in reply.embeddings)
         except Exception as error:  # ollama raises httpx and its own ResponseError
             raise EmbeddingError(_ollama_problem(error, self.model, self.base_url)) from error

@@ -64,7 +64,8 @@ class RagPipe(BasePipe):
             "`ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
         )
         milvus_uri: str = Field(
-            "", description="Milvus server URI. Empty: $MILVUS_URI, else Milvus Lite in the data dir."
+            "",
+            description="Milvus server URI. Empty: $MILVUS_URI, else Milvus Lite in the data dir.",
         )
         milvus_token: str = Field("", description="Milvus token. Empty: $MILVUS_TOKEN.")
         hnsw_ef: int = Field(64, ge=1, le=4096, description="HNSW search breadth (Milvus server).")
@@ -87,7 +88,8 @@ class RagPipe(BasePipe):
             "source list under the answer; none: source chips only.",
         )
         openwebui_url: str = Field(
-            "", description="Open WebUI URL, to read files attached in the chat (e.g. http://open-webui:8080)."
+            "",
+            description="Open WebUI URL, to read files attached in the chat (e.g. http://open-webui:8080).",
         )
         openwebui_api_key: str = Field(
             "", description="Open WebUI API key used to read attached files."
@@ -178,7 +180,9 @@ class RagPipe(BasePipe):
         prompt = _CONDENSE_PROMPT.format(history=history, question=question)
         options = ChatOptions(temperature=0.0, max_tokens=128)
         try:
-            rewritten = complete(self.backend(), [{"role": "user", "content": prompt}], options).text
+            rewritten = complete(
+                self.backend(), [{"role": "user", "content": prompt}], options
+            ).text
         except Exception as error:  # searching with the raw question beats failing
             log.warning("condensing the follow-up failed: %s", type(error).__name__)
             return question

@@ -213,7 +213,9 @@ class WebCrawler:
                 kind = response.headers.get("content-type", "").split(";")[0].strip()
                 body = response.text
                 if _is_sitemap(url, kind, body):
-                    queue.extend((loc, level) for loc in _sitemap_locations(body) if loc not in seen)
+                    queue.extend(
+                        (loc, level) for loc in _sitemap_locations(body) if loc not in seen
+                    )
                     continue
                 if kind not in ("text/html", "application/xhtml+xml", ""):
                     yield Skipped(url, origin, f"not HTML ({kind})")

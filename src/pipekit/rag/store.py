@@ -3,7 +3,7 @@
 Default: a Milvus Lite file in the data dir, embedded in this process. Milvus Lite lets one
 process at a time open a file, so the server lets go of it after a short idle time and
 `pipekit ingest` waits for it (and the other way round). With `MILVUS_URI` set to a Milvus
-server, HNSW index parameters apply (Milvus Lite only has FLAT indexes).
+server, the same HNSW parameters apply (Milvus Lite 3 builds HNSW with faiss).
 """
 
 from __future__ import annotations
@@ -94,13 +94,13 @@ class VectorStore:
         }
         if self.config.token:
             options["token"] = self.config.token
-        if not self.lite:
-            options["index_config"] = {
-                "index_type": self.config.index_type,
-                "metric_type": "COSINE",
-                "params": {"M": self.config.hnsw_m, "efConstruction": self.config.hnsw_ef_construction},
-            }
-            options["search_config"] = {"ef": self.config.hnsw_ef}
+        # Milvus Lite 3 builds HNSW with faiss too; its brute-force search takes ~0.4 s at 10k.
+        options["index_config"] = {
+            "index_type": self.config.index_type,
+            "metric_type": "COSINE",
+            "params": {"M": self.config.hnsw_m, "efConstruction": self.config.hnsw_ef_construction},
+        }
+        options["search_config"] = {"ef": self.config.hnsw_ef}
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait_s
@@ -149,8 +149,20 @@ class VectorStore:
                 for start in range(0, len(nodes), 256):
                     store.add(nodes[start : start + 256])
             except Exception as error:
-                raise StoreError(f"Milvus insert into {self.collection!r} failed: {error}") from error
+                raise StoreError(
+                    f"Milvus insert into {self.collection!r} failed: {error}"
+                ) from error
             self.last_used = time.monotonic()
+
+    def flush(self, wait_s: float) -> None:
+        """Seal what was added: unflushed rows sit in a growing segment searched without the
+        index (0.4 s a query at 10k chunks instead of ~10 ms). Once per ingest run."""
+        with self._lock:
+            store = self._open(wait_s)
+            try:
+                store.client.flush(self.name)
+            except Exception as error:
+                raise StoreError(f"Milvus flush of {self.collection!r} failed: {error}") from error
 
     def delete_document(self, doc_id: str, wait_s: float) -> None:
         with self._lock:
@@ -163,18 +175,25 @@ class VectorStore:
 
     def search(self, vector: np.ndarray, k: int, wait_s: float = 10.0) -> list[tuple[str, float]]:
         """(chunk_id, cosine similarity) of the k nearest chunks."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         with self._lock:
             store = self._open(wait_s)
             try:
-                result = store.query(
-                    VectorStoreQuery(query_embedding=[float(x) for x in vector], similarity_top_k=k)
+                # Ids and distances only, through the store's own client: building LlamaIndex
+                # nodes for every hit costs more than the search (texts live in the catalog).
+                hits = store.client.search(
+                    self.name,
+                    data=[[float(x) for x in vector]],
+                    limit=k,
+                    output_fields=[],
+                    search_params={
+                        "metric_type": "COSINE",
+                        "params": {"ef": max(self.config.hnsw_ef, k)},
+                    },
                 )
             except Exception as error:
                 raise StoreError(f"Milvus search in {self.collection!r} failed: {error}") from error
             self.last_used = time.monotonic()
-        return list(zip(result.ids or [], result.similarities or [], strict=False))
+        return [(str(hit["id"]), float(hit["distance"])) for hit in (hits[0] if hits else [])]
 
     def drop(self, wait_s: float) -> None:
         with self._lock:

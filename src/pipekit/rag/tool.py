@@ -38,7 +38,9 @@ def rag_search_tool(
             query: What to look for, in words likely to appear in the documents.
         """
         readable = index.readable_collections(collections, user_id, chat_id)
-        passages = index.search(readable, query, make_embedder(embedder, ollama_url), top_k=top_k, mode=mode)
+        passages = index.search(
+            readable, query, make_embedder(embedder, ollama_url), top_k=top_k, mode=mode
+        )
         if not passages:
             return ToolResult(f"No passages found in {described} for {query!r}.")
         return ToolResult(passages_as_context(passages), passage_events(passages))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .sources import SourceDocument, SourceItem, Skipped
+from .sources import Skipped, SourceDocument, SourceItem
 
 log = logging.getLogger(__name__)
 
