@@ -5,7 +5,7 @@ Source: the `debian-faq` Debian package (HTML, English). Run from the repo root:
     apt-get download debian-faq && dpkg-deb -x debian-faq_*.deb /tmp/debian-faq
     .venv/bin/python bench/rag/build_debian_faq.py /tmp/debian-faq/usr/share/doc/debian/FAQ
 
-Each entry (an h2 section such as "7.2. What is the format of a Debian binary package?")
+Each question entry (an h2 section such as "7.2. What is the format of a Debian binary package?")
 becomes `corpus/<chapter>/<anchor>.md`; its question is the heading without the number, and
 the heading's first line is dropped from the body so the question must be found from its
 wording in the body. Licence:
@@ -36,8 +36,8 @@ def main(faq_dir: str) -> None:
             anchor = heading.find("a", id=True)
             title = re.sub(r"^\s*[\d.]+\s*", "", heading.get_text(" ", strip=True))
             section = heading.find_parent("div", class_="section")
-            if not anchor or not section or not title:
-                continue
+            if not anchor or not section or not title.endswith("?"):
+                continue  # "Authors", "More kernels": section titles, not questions
             anchor_id = anchor["id"]
             heading.decompose()
             text = "\n\n".join(

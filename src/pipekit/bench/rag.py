@@ -57,28 +57,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     embedder.embed(["warm up the model before anything is timed"])
     chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
     _warm_imports(chunk_size)
+    documents = [
+        item for item in read_sources([str(args.corpus)]) if isinstance(item, SourceDocument)
+    ]
+    texts = [
+        chunk.indexed_text
+        for document in documents
+        for chunk in chunk_document(document, chunk_size=chunk_size)
+    ]
+    # This machine is shared and noisy: time the bare embedder and a full ingestion twice
+    # each, interleaved, and keep the best of each.
+    embed_s, ingest_s = [], []
     with tempfile.TemporaryDirectory(prefix="pipekit-bench-rag-") as scratch:
-        index = RagIndex(Path(scratch))
-        try:
+        for attempt in range(2):
+            started = time.perf_counter()
+            embedder.embed_array(texts)
+            embed_s.append(time.perf_counter() - started)
+            index = RagIndex(Path(scratch) / f"run-{attempt}")
             started = time.perf_counter()
             summary = index.ingest(
                 "bench", read_sources([str(args.corpus)]), embedder, chunk_size=chunk_size
             )
-            ingest_s = time.perf_counter() - started
-            documents = [
-                item
-                for item in read_sources([str(args.corpus)])
-                if isinstance(item, SourceDocument)
-            ]
-            texts = [
-                chunk.indexed_text
-                for document in documents
-                for chunk in chunk_document(document, chunk_size=chunk_size)
-            ]
-            started = time.perf_counter()
-            embedder.embed_array(texts)
-            embed_s = time.perf_counter() - started
-
+            ingest_s.append(time.perf_counter() - started)
+            if attempt == 0:
+                index.close()
+        try:
             collections = index.readable_collections(["bench"], None, None)
             ranks, latencies = [], []
             for row in questions:
@@ -104,8 +107,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ),
                 "query_ms_p50": _percentile(latencies, 50),
                 "query_ms_p95": _percentile(latencies, 95),
-                "ingest_chunks_per_s": round(summary.chunks_written / ingest_s, 2),
-                "embed_chunks_per_s": round(len(texts) / embed_s, 2),
+                "ingest_chunks_per_s": round(summary.chunks_written / min(ingest_s), 2),
+                "embed_chunks_per_s": round(len(texts) / min(embed_s), 2),
                 "misses": [
                     row["question"]
                     for row, rank in zip(questions, ranks, strict=True)

@@ -41,7 +41,7 @@ from .store import LITE_IDLE_S, StoreConfig, VectorStore
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
-_EMBED_BATCH = 64
+_EMBED_BATCH = 256
 
 
 @dataclass
@@ -178,7 +178,8 @@ class RagIndex:
         # One batch is embedded and written on a worker thread while the next is read and
         # chunked here: embedding dominates, so reading and chunking come almost for free.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-ingest")
-        in_flight: Future | None = None
+        # Opening Milvus (Lite starts a server) takes most of a second: do it meanwhile too.
+        in_flight: Future | None = writer.submit(store.open, wait_s)
 
         def submit(batch: list[tuple[SourceDocument, list[Chunk]]]) -> Future:
             if in_flight is not None:

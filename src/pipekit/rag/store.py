@@ -129,6 +129,10 @@ class VectorStore:
         where = "Milvus Lite file " + self.uri if self.lite else "the Milvus server at " + self.uri
         return f"Could not open {where}: {type(error).__name__}: {error}"[:500]
 
+    def open(self, wait_s: float) -> None:
+        with self._lock:
+            self._open(wait_s)
+
     def add(self, chunk_rows: list[dict[str, Any]], vectors: np.ndarray, wait_s: float) -> None:
         """Insert chunks (dicts with chunk_id, doc_id, text) with their vectors."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
