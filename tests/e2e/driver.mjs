@@ -22,13 +22,18 @@
 //   expandSources  click the "N Sources" chip of the last answer and report the names, default true
 //   listModels     open the model selector after the messages (none is fine) and report the
 //                  ids it offers in `modelOptions`; the screenshot shows it open, default false
+//   adminValves    instead of chatting, edit valves in Admin Panel → Settings → Pipelines as an
+//                  admin does: {pipeline: id, fill: {"Field Title": text}, toDefault: [titles
+//                  whose Custom/Default toggle to press]}, then Save. Reports `admin`:
+//                  {posted (the body Open WebUI's page sent, or null), status, toasts,
+//                  invalid (titles of fields the browser refused to submit)}
 //
 // Requests to anywhere but baseUrl are aborted (and listed in `blocked`): tests talk to
 // 127.0.0.1 only.
 //
 // Prints ONE JSON line on stdout: {ok, answers: [...], assistantText, assistantHtml, seen: [...],
-// sources: [...], modelOptions: [...], blocked: [...], pageUrl, elapsedMs, screenshot, error?,
-// console: [...]}.
+// sources: [...], modelOptions: [...], admin?, blocked: [...], pageUrl, elapsedMs, screenshot,
+// error?, console: [...]}.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -130,6 +135,57 @@ async function listModels(page) {
   return options.evaluateAll((els) => els.map((el) => el.getAttribute('data-value')));
 }
 
+// The admin panel's valves form: one row per valve, titled by a <label>, with a
+// "Custom"/"Default" toggle button beside it and the input (placeholder = title) under it.
+async function editAdminValves(page, { pipeline, fill = {}, toDefault = [] }) {
+  const admin = { posted: null, status: null, toasts: [], invalid: [] };
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().includes(`/pipelines/${pipeline}/valves/update`)) {
+      admin.posted = JSON.parse(request.postData() || 'null');
+    }
+  });
+  page.on('response', (response) => {
+    if (response.url().includes(`/pipelines/${pipeline}/valves/update`)) admin.status = response.status();
+  });
+  await page.goto(`${spec.baseUrl}/admin/settings/pipelines`);
+  const chooser = page.locator('select#pipeline');
+  await chooser.waitFor({ state: 'visible' });
+  const label = await chooser.locator('option').evaluateAll(
+    (options, id) => options.map((o) => o.textContent.trim()).find((text) => text.startsWith(`${id} (`)),
+    pipeline
+  );
+  if (!label) throw new Error(`pipeline ${pipeline} is not in the admin panel's list`);
+  await chooser.selectOption({ label });
+  const row = (title) => page.locator('label', { hasText: new RegExp(`^${title}$`) }).locator('xpath=../..');
+  for (const [title, text] of Object.entries(fill)) {
+    await row(title).getByPlaceholder(title, { exact: true }).fill(text);
+  }
+  for (const title of toDefault) {
+    await row(title).locator('button[id$="-control"]').click();
+  }
+  // Only toasts about the save count (not "You're now logged in.").
+  const toasts = async () => (await page.locator('[data-sonner-toast]').allInnerTexts())
+    .map((text) => text.trim())
+    .filter((text) => !/logged in/i.test(text));
+  const before = new Set(await toasts());
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  // Either a toast (the server answered) or the browser's own form validation stops it.
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    admin.toasts = (await toasts()).filter((text) => !before.has(text));
+    if (admin.toasts.length) break;
+    admin.invalid = await page.locator('form :invalid').evaluateAll(
+      (fields) => fields.map((field) => field.getAttribute('placeholder') || field.name || field.id)
+    );
+    if (admin.invalid.length && admin.status === null) {
+      await sleep(1000);  // give a request that did go out time to answer
+      if (admin.status === null) break;
+    }
+    await sleep(200);
+  }
+  return admin;
+}
+
 async function waitForAnswer(page, index) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -168,6 +224,29 @@ async function waitForAnswer(page, index) {
   );
 }
 
+// Send spec.messages one by one in the open chat and wait for each answer.
+async function chat(page, input) {
+  // A saved chat renders its history after the input shows: count the answers already
+  // there, so the wait below is for the new ones.
+  if (spec.chatPath) await page.locator('.chat-assistant').first().waitFor({ state: 'visible' });
+  const earlier = await page.locator('.chat-assistant').count();
+  await dismissDialogs(page);
+  await watchAssistantText(page);
+  for (const [index, message] of spec.messages.entries()) {
+    await dismissDialogs(page);
+    await input.click();
+    await page.keyboard.type(message);
+    await page.locator('#send-message-button').click();
+    const snap = await waitForAnswer(page, earlier + index);
+    result.answers.push(snap.answer.trim());
+    result.assistantText = snap.whole;
+    // The rendered message, for what its text does not show (citation buttons, links).
+    result.assistantHtml = await page.locator('.chat-assistant').last().evaluate((el) => el.outerHTML);
+  }
+  if (spec.expandSources ?? true) result.sources = await expandSources(page);
+  if (spec.listModels) result.modelOptions = await listModels(page);
+}
+
 async function main() {
   // Playwright owns --user-data-dir: a persistent context on the caller's fresh folder.
   const context = await chromium.launchPersistentContext(spec.userDataDir, {
@@ -195,25 +274,12 @@ async function main() {
     await page.goto(`${spec.baseUrl}${start}`);
     const input = page.locator('#chat-input');
     await input.waitFor({ state: 'visible' });
-    // A saved chat renders its history after the input shows: count the answers already
-    // there, so the wait below is for the new ones.
-    if (spec.chatPath) await page.locator('.chat-assistant').first().waitFor({ state: 'visible' });
-    const earlier = await page.locator('.chat-assistant').count();
-    await dismissDialogs(page);
-    await watchAssistantText(page);
-    for (const [index, message] of spec.messages.entries()) {
+    if (spec.adminValves) {
       await dismissDialogs(page);
-      await input.click();
-      await page.keyboard.type(message);
-      await page.locator('#send-message-button').click();
-      const snap = await waitForAnswer(page, earlier + index);
-      result.answers.push(snap.answer.trim());
-      result.assistantText = snap.whole;
-      // The rendered message, for what its text does not show (citation buttons, links).
-      result.assistantHtml = await page.locator('.chat-assistant').last().evaluate((el) => el.outerHTML);
+      result.admin = await editAdminValves(page, spec.adminValves);
+    } else {
+      await chat(page, input);
     }
-    if (spec.expandSources ?? true) result.sources = await expandSources(page);
-    if (spec.listModels) result.modelOptions = await listModels(page);
     result.pageUrl = page.url();
     result.ok = true;
   } catch (error) {
@@ -221,8 +287,9 @@ async function main() {
   } finally {
     if (page && spec.screenshot) {
       // The "You're now logged in." toast would cover the user's message; errors stay shown.
+      // On the admin panel, the save's own toast is the point of the picture.
       const hideSuccessToasts = '[data-sonner-toast][data-type="success"] { display: none !important; }';
-      await page.addStyleTag({ content: hideSuccessToasts }).catch(() => {});
+      if (!spec.adminValves) await page.addStyleTag({ content: hideSuccessToasts }).catch(() => {});
       await page.screenshot({ path: spec.screenshot, fullPage: true }).catch((error) => {
         result.error = (result.error ? result.error + '\n' : '') + `screenshot failed: ${error}`;
       });

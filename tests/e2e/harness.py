@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,6 +285,14 @@ class OpenWebUI:
 
 
 @dataclass
+class AdminValvesResult:
+    posted: dict[str, Any] | None  # the body the admin panel sent (None: the form refused)
+    status: int | None  # Open WebUI's answer to it
+    toasts: list[str]  # what the admin read after Save
+    invalid: list[str]  # fields the browser's form validation refused to submit
+
+
+@dataclass
 class ChatResult:
     ok: bool
     answers: list[str]
@@ -299,6 +307,7 @@ class ChatResult:
     console_errors: list[str] = field(default_factory=list)
     page_url: str = ""  # /c/<chat id> once the chat is saved
     model_options: list[str] = field(default_factory=list)  # ids in the model selector
+    admin: AdminValvesResult | None = None  # what Browser.edit_valves saw
 
     @property
     def chat_id(self) -> str:
@@ -344,20 +353,64 @@ class Browser:
         (`model_options`); messages may be empty for that alone.
         The screenshot goes to artifacts/e2e/<screenshot>, also on failure.
         """
+        messages = [messages] if isinstance(messages, str) else list(messages)
+        spec = {
+            "model": model,
+            "messages": messages,
+            "waitFor": list(wait_for),
+            "clickText": list(click),
+            "chatPath": urlsplit(in_chat).path if in_chat else "",
+            "timeoutMs": int(timeout_s * 1000),
+            "expandSources": expand_sources,
+            "listModels": list_models,
+        }
+        result = self._drive(spec, screenshot, timeout_s * max(1, len(messages)) + 60)
+        if check and not result.ok:
+            raise AssertionError(
+                f"browser chat with {model!r} failed: {result.error}\n"
+                f"screenshot: {result.screenshot}\nseen: {result.seen}\n"
+                f"console: {result.console_errors}"
+            )
+        return result
+
+    def edit_valves(
+        self,
+        pipeline: str,
+        *,
+        screenshot: str,
+        fill: Mapping[str, str] | None = None,
+        to_default: Sequence[str] = (),
+        timeout_s: float = 60,
+    ) -> AdminValvesResult:
+        """Admin Panel → Settings → Pipelines: pick `pipeline`, type `fill` ({field title as
+        shown: text}), press the Custom/Default toggle of each `to_default` title, Save."""
+        spec = {
+            "model": "",
+            "messages": [],
+            "timeoutMs": int(timeout_s * 1000),
+            "adminValves": {
+                "pipeline": pipeline,
+                "fill": dict(fill or {}),
+                "toDefault": list(to_default),
+            },
+        }
+        result = self._drive(spec, screenshot, timeout_s + 60)
+        if not result.ok or result.admin is None:
+            raise AssertionError(
+                f"admin panel valves of {pipeline!r} failed: {result.error}\n"
+                f"screenshot: {result.screenshot}\nconsole: {result.console_errors}"
+            )
+        return result.admin
+
+    def _drive(self, spec: dict[str, Any], screenshot: str, timeout_s: float) -> ChatResult:
+        """Run driver.mjs once with a fresh browser profile."""
         self.artifacts.mkdir(parents=True, exist_ok=True)
         shot = self.artifacts / screenshot
         with tempfile.TemporaryDirectory(prefix="pipekit-chromium-") as profile:
             spec = {
+                **spec,
                 "baseUrl": self.base_url,
-                "model": model,
-                "messages": [messages] if isinstance(messages, str) else list(messages),
                 "screenshot": str(shot),
-                "waitFor": list(wait_for),
-                "clickText": list(click),
-                "chatPath": urlsplit(in_chat).path if in_chat else "",
-                "timeoutMs": int(timeout_s * 1000),
-                "expandSources": expand_sources,
-                "listModels": list_models,
                 "nodeDir": str(self.toolchain.node_dir),
                 "chromium": str(self.toolchain.chromium),
                 "userDataDir": profile,
@@ -366,15 +419,9 @@ class Browser:
                 [str(self.toolchain.node), str(DRIVER), json.dumps(spec)],
                 capture_output=True,
                 text=True,
-                timeout=timeout_s * max(1, len(spec["messages"])) + 60,
+                timeout=timeout_s,
             )
-        result = parse_driver_output(completed, shot)
-        if check and not result.ok:
-            raise AssertionError(
-                f"browser chat with {model!r} failed: {result.error}\n"
-                f"screenshot: {shot}\nseen: {result.seen}\nconsole: {result.console_errors}"
-            )
-        return result
+        return parse_driver_output(completed, shot)
 
 
 def parse_driver_output(completed: subprocess.CompletedProcess, shot: Path) -> ChatResult:
@@ -399,4 +446,5 @@ def parse_driver_output(completed: subprocess.CompletedProcess, shot: Path) -> C
         console_errors=data.get("console", []),
         page_url=data.get("pageUrl", ""),
         model_options=data.get("modelOptions", []),
+        admin=AdminValvesResult(**data["admin"]) if data.get("admin") else None,
     )

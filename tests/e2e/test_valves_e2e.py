@@ -1,5 +1,6 @@
-"""A valve an admin saves through Open WebUI survives a restart of the pipelines server and
-still shapes the next chat in the browser."""
+"""Valves an admin changes in Open WebUI: through its pipelines API (what the admin panel
+calls) a valve survives a restart of the pipelines server and still shapes the next chat in
+the browser; and the admin panel page itself, driven in the browser."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pipekit.chat import ChatPipe
 from pipekit.testing.fake_ollama import FakeOllama, Reply
 from pipekit.testing.server import PipekitServer
 
@@ -19,10 +21,10 @@ PIRATE = "Always answer like a pirate, in one short sentence."
 
 @pytest.fixture
 def chat_valves_restored(open_webui: OpenWebUI) -> Iterator[None]:
-    """Later tests see the chat pipe's system prompt as it was."""
-    before = open_webui.pipeline_valves("chat")["system_prompt"]
+    """Later tests see the chat pipe's valves as they were."""
+    before = open_webui.pipeline_valves("chat")
     yield
-    open_webui.save_pipeline_valves("chat", {"system_prompt": before})
+    open_webui.save_pipeline_valves("chat", before)
 
 
 def test_system_prompt_saved_in_admin_api_survives_restart_and_reaches_the_model(
@@ -51,3 +53,64 @@ def test_system_prompt_saved_in_admin_api_survives_restart_and_reaches_the_model
     sent = fake_model.bodies("/api/chat")[-1]["messages"]
     assert sent[0] == {"role": "system", "content": PIRATE}
     assert sent[-1] == {"role": "user", "content": "How do I restart a deployment?"}
+
+
+# Valves whose empty default means "use the environment" ($OLLAMA_BASE_URL ...). Open WebUI
+# 0.12.4 marks every valve input `required`, so the admin must switch these to "Default"
+# (which sends null) before Save goes through. Titles as the panel shows them.
+EMPTY_CHAT_VALVES = [
+    name.replace("_", " ").title()
+    for name, value in ChatPipe.Valves().model_dump().items()
+    if value == "" and name != "system_prompt"
+]
+
+
+def test_admin_panel_saves_valves_typed_into_the_page(
+    open_webui: OpenWebUI,
+    browser: Browser,
+    fake_model: FakeOllama,
+    chat_valves_restored: None,
+):
+    # Every empty valve must get a value before the panel lets Save through (see below).
+    typed = {
+        "System Prompt": PIRATE,
+        "Model": "qwen2.5:7b",
+        "Ollama Base Url": fake_model.url,
+        "Openai Base Url": "http://127.0.0.1:9/v1",
+        "Openai Api Key": "sk-not-used",
+    }
+    assert sorted(typed) == sorted([*EMPTY_CHAT_VALVES, "System Prompt"])
+
+    saved = browser.edit_valves("chat", fill=typed, screenshot="admin-panel-valves.png")
+
+    assert saved.status == 200 and "Valves updated successfully" in saved.toasts, saved
+    valves = open_webui.pipeline_valves("chat")
+    assert valves["system_prompt"] == PIRATE and valves["model"] == "qwen2.5:7b"
+    # The numbers the page sent back unchanged keep their types and values.
+    assert valves["temperature"] == 0.7 and valves["max_tokens"] == 1024
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipekit serve answers the admin panel's null ('Default') valves with 422, which "
+    "Open WebUI shows as 'Pipeline not found'; the chat pipe's valves cannot be saved from "
+    "the panel (see tests/e2e/README.md, 'Known problems').",
+)
+def test_admin_panel_saves_a_valve_with_the_empty_ones_left_at_default(
+    open_webui: OpenWebUI, browser: Browser, chat_valves_restored: None
+):
+    saved = browser.edit_valves(
+        "chat",
+        fill={"System Prompt": PIRATE},
+        to_default=EMPTY_CHAT_VALVES,
+        screenshot="admin-panel-valves-default.png",
+    )
+
+    assert saved.posted is not None, f"the form refused to submit: {saved.invalid}"
+    assert saved.posted["system_prompt"] == PIRATE
+    assert saved.status == 200, saved.toasts
+    assert "Valves updated successfully" in saved.toasts
+    valves = open_webui.pipeline_valves("chat")
+    assert valves["system_prompt"] == PIRATE
+    # "Default" keeps them empty, so the environment still decides.
+    assert all(valves[title.lower().replace(" ", "_")] == "" for title in EMPTY_CHAT_VALVES)
