@@ -35,4 +35,4 @@ e2e-toolchain:
 	scripts/install-e2e.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests pipelines filters
+	$(VENV)/bin/ruff check src tests pipelines filters docker bench
