@@ -3,7 +3,8 @@
 Upstream builds the valves from the request body alone, so a partial update resets every
 omitted valve to its default; it also answers a bad value with HTTP 500. This route merges
 the request over the live valves, validates, reports each bad or unknown field with 422,
-and changes nothing unless every field is valid.
+and changes nothing unless every field is valid. A null value (the admin panel's "Default")
+resets that valve to its default.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ def validated(valves: BaseModel, changes: dict[str, Any]) -> BaseModel:
         for key in changes
         if key not in model.model_fields
     ]
+    # Open WebUI's admin panel sends null for a valve switched to "Default": reset it.
+    changes = {
+        key: model.model_fields[key].get_default(call_default_factory=True)
+        if value is None and key in model.model_fields
+        else value
+        for key, value in changes.items()
+    }
     merged = {**valves.model_dump(), **changes}
     try:
         updated = model(**merged)
