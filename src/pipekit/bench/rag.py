@@ -128,9 +128,9 @@ def _warm_imports(chunk_size: int) -> None:
     """Import LlamaIndex and pymilvus before timing: seconds a process pays once, not per chunk."""
     import llama_index.vector_stores.milvus  # noqa: F401
 
-    from pipekit.rag.chunking import DEFAULT_CHUNK_OVERLAP, _splitter
+    from pipekit.rag.chunking import DEFAULT_CHUNK_OVERLAP, splitter_for
 
-    _splitter(chunk_size, min(DEFAULT_CHUNK_OVERLAP, chunk_size // 2))
+    splitter_for(chunk_size, DEFAULT_CHUNK_OVERLAP)
 
 
 def _recall(ranks: list[int | None], k: int) -> float:

@@ -47,6 +47,11 @@ def indexed_text(doc_id: str, context: str, text: str) -> str:
     )
 
 
+def splitter_for(chunk_size: int, chunk_overlap: int):
+    """LlamaIndex's SentenceSplitter for these sizes (the overlap is at most half a chunk)."""
+    return _splitter(chunk_size, min(chunk_overlap, chunk_size // 2))
+
+
 @lru_cache(maxsize=8)
 def _splitter(chunk_size: int, chunk_overlap: int):
     from llama_index.core.node_parser import SentenceSplitter
@@ -60,7 +65,7 @@ def chunk_document(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
 ) -> list[Chunk]:
-    splitter = _splitter(chunk_size, min(chunk_overlap, chunk_size // 2))
+    splitter = splitter_for(chunk_size, chunk_overlap)
     chunks: list[Chunk] = []
     for headings, body in sections(document.text):
         path = [h for h in headings if h.strip().lower() != document.title.strip().lower()]

@@ -4,8 +4,8 @@ One `RagIndex` per data dir and Milvus target. Ingestion compares content hashes
 or changed documents are chunked and embedded (and a vector already computed for the same
 text is reused), vanished documents are removed, and a run killed half-way leaves documents
 marked pending that the next run redoes. Search takes Milvus' nearest chunks and BM25's best
-chunks, scores every candidate by exact cosine and BM25, mixes the two normalised scores, and
-keeps the cosine of each passage for the cutoff.
+chunks, scores every candidate by exact cosine and BM25, mixes the two as z-scores, and keeps
+the cosine of each passage for the cutoff.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .chunking import (
     Chunk,
     chunk_document,
     indexed_text,
+    splitter_for,
 )
 from .embedding import Embedder
 from .lexical import KeywordIndex
@@ -177,6 +178,8 @@ class RagIndex:
         batch_chunks = 0
         # One batch is embedded and written on a worker thread while the next is read and
         # chunked here: embedding dominates, so reading and chunking come almost for free.
+        # LlamaIndex is imported here first: two threads importing it at once break the import.
+        splitter_for(chunk_size, chunk_overlap)
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-ingest")
         # Opening Milvus (Lite starts a server) takes most of a second: do it meanwhile too.
         in_flight: Future | None = writer.submit(store.open, wait_s)
@@ -360,7 +363,7 @@ class RagIndex:
                 if query_vector is not None and len(view.vectors)
                 else np.zeros(len(pool), np.float32)
             )
-            scores = _convex_scores(
+            scores = _mixed_scores(
                 cosines if query_vector is not None else None,
                 np.array([keyword.get(p, 0.0) for p in pool]) if mode != "dense" else None,
                 dense_weight,
@@ -419,32 +422,32 @@ class RagIndex:
 def dense_weight_for(query: str, embedder: Embedder) -> float:
     """How much the vector score counts against BM25 in hybrid search.
 
-    Measured on the shipped eval sets: with a multilingual model, vectors deserve the larger
-    share (0.7); the offline MiniLM reads Hangul as bare jamo, so for Korean it is mostly
-    keywords that find the passage, and its weight falls with the query's share of Hangul.
+    Measured on the shipped eval sets: on English the offline MiniLM deserves 0.8; it reads
+    Hangul as bare jamo, so for Korean it is mostly keywords that find the passage, and its
+    weight falls with the query's share of Hangul (to 0.35). A multilingual Ollama model: 0.7.
     """
     if getattr(embedder, "multilingual", False):
         return 0.7
     letters = [ch for ch in query if ch.isalpha()]
     hangul = sum(1 for ch in letters if "\uac00" <= ch <= "\ud7a3") / max(len(letters), 1)
-    return 0.75 - 0.45 * hangul
+    return 0.8 - 0.45 * hangul
 
 
-def _convex_scores(
+def _mixed_scores(
     dense: np.ndarray | None, keyword: np.ndarray | None, dense_weight: float
 ) -> np.ndarray:
-    """Min-max normalised cosine and max-normalised BM25, mixed by weight."""
-    parts = []
-    if dense is not None:
-        low, high = float(dense.min()), float(dense.max())
-        parts.append(
-            (dense_weight if keyword is not None else 1.0, (dense - low) / (high - low + 1e-9))
-        )
-    if keyword is not None:
-        top = float(keyword.max()) if len(keyword) else 0.0
-        weight = 1.0 - dense_weight if dense is not None else 1.0
-        parts.append((weight, keyword / top if top > 0 else keyword))
-    return sum(weight * values for weight, values in parts)
+    """Cosine and BM25 as z-scores over the candidates, mixed by weight.
+
+    Z-scores put the two on one scale whatever their spread; on the shipped sets they beat
+    min-max mixing and reciprocal rank fusion (recall@5 and MRR both).
+    """
+    if dense is None or keyword is None:
+        return dense if dense is not None else keyword  # type: ignore[return-value]
+    return dense_weight * _z(dense) + (1.0 - dense_weight) * _z(keyword)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / (values.std() + 1e-9)
 
 
 def text_hash(model: str, text: str) -> str:
