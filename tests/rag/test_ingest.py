@@ -216,11 +216,14 @@ def website(tmp_path: Path) -> Iterator[str]:
         "</p></article></body></html>",
         "private/secret.html": "<html><body><p>Do not index this secret page.</p></body></html>",
         "robots.txt": "User-agent: *\nDisallow: /private/\n",
+        "sitemap.xml": '<?xml version="1.0"?><urlset><url><loc>BASE/install.html</loc></url>'
+        "<url><loc>BASE/private/secret.html</loc></url></urlset>",
     }
-    write_corpus(site, pages)
     handler = partial(SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    write_corpus(site, {name: text.replace("BASE", base) for name, text in pages.items()})
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
     server.shutdown()
@@ -234,6 +237,14 @@ def test_web_crawl_follows_same_site_links_obeys_robots_and_extracts_text(index,
     top = search(index, "install the operator with helm", top_k=1)[0]
     assert top.doc_id == f"{base}/install.html" and top.url == f"{base}/install.html"
     assert "Menu" not in top.text
+
+
+def test_sitemap_lists_the_pages_to_index(index, website):
+    base = website.rsplit("/", 1)[0]
+    summary = ingest(index, f"{base}/sitemap.xml")
+    assert summary.added == 1
+    assert dict(summary.skipped) == {f"{base}/private/secret.html": "disallowed by robots.txt"}
+    assert search(index, "helm chart", top_k=1)[0].doc_id == f"{base}/install.html"
 
 
 def test_ingest_command_prints_a_summary_and_lists_collections(tmp_path, corpus):
