@@ -129,6 +129,14 @@ def open_webui(
         tmp_path_factory.mktemp("owui-data"),
         openai_url=pipelines_server.url,
         openai_key=pipelines_server.api_key,
+        env={
+            # The RAG pipe reads chat uploads from Open WebUI with an admin's API key.
+            "ENABLE_API_KEYS": "True",
+            # Open WebUI keeps the uploads' text without embedding them: the pipes do RAG.
+            "BYPASS_EMBEDDING_AND_RETRIEVAL": "True",
+            # Without this, attaching a file first sends the pipe a background query task.
+            "ENABLE_RETRIEVAL_QUERY_GENERATION": "False",
+        },
     ).start()
     yield owui
     owui.stop()

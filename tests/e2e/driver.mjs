@@ -8,6 +8,8 @@
 //   chatPath       continue a saved chat instead, e.g. /c/<chat id> (its model stays),
 //                  default none: a new chat
 //   messages       list of user messages, sent one after another                (required)
+//   attach         files to attach (paths) before the first message, as the "+" → upload
+//                  does; waits until Open WebUI has stored and processed them, default []
 //   screenshot     PNG path for the final page                                  (required)
 //   waitFor        texts that must appear in the last assistant message at some
 //                  point (a status line that later hides counts), default []
@@ -224,6 +226,17 @@ async function waitForAnswer(page, index) {
   );
 }
 
+// Upload through the chat input's file field. Open WebUI stores each file, then streams its
+// processing status (text extraction, embedding); the message waits for both to finish.
+async function attachFiles(page, paths) {
+  const processed = paths.map(() =>
+    page.waitForEvent('requestfinished', (request) => request.url().includes('/process/status'))
+  );
+  await page.locator('input[type="file"]:not(#camera-input)').first().setInputFiles(paths);
+  await Promise.all(processed);
+  await sleep(300);
+}
+
 // Send spec.messages one by one in the open chat and wait for each answer.
 async function chat(page, input) {
   // A saved chat renders its history after the input shows: count the answers already
@@ -232,6 +245,7 @@ async function chat(page, input) {
   const earlier = await page.locator('.chat-assistant').count();
   await dismissDialogs(page);
   await watchAssistantText(page);
+  if (spec.attach?.length) await attachFiles(page, spec.attach);
   for (const [index, message] of spec.messages.entries()) {
     await dismissDialogs(page);
     await input.click();

@@ -274,6 +274,32 @@ class OpenWebUI:
             response.raise_for_status()
             return response.json()
 
+    def override_model(self, model_id: str, name: str, *, capabilities: dict[str, bool]) -> None:
+        """Workspace → Models → edit: Open WebUI's own settings for a connection's model, here
+        its capabilities (e.g. file_context=False: Open WebUI does not put attached files'
+        text into the prompt). Undo with remove_model_override."""
+        form = {
+            "id": model_id,
+            "base_model_id": None,
+            "name": name,
+            "meta": {"capabilities": capabilities},
+            "params": {},
+        }
+        with self.client() as client:
+            client.post("/api/v1/models/create", json=form).raise_for_status()
+
+    def remove_model_override(self, model_id: str) -> None:
+        with self.client() as client:
+            client.post("/api/v1/models/model/delete", json={"id": model_id}).raise_for_status()
+
+    def create_api_key(self) -> str:
+        """An API key of the signed-in admin (Settings → Account → API keys); Open WebUI
+        must run with ENABLE_API_KEYS=True."""
+        with self.client() as client:
+            response = client.post("/api/v1/auths/api_key")
+            response.raise_for_status()
+            return response.json()["api_key"]
+
     def log(self) -> str:
         return tail(self.log_path, 20000)
 
@@ -338,6 +364,7 @@ class Browser:
         wait_for: Sequence[str] = (),
         click: Sequence[str] = (),
         in_chat: str = "",
+        attach: Sequence[Path] = (),
         timeout_s: float = 90,
         expand_sources: bool = True,
         list_models: bool = False,
@@ -349,6 +376,7 @@ class Browser:
         lines included). click: button texts to press there, in order, as they show up (an
         approval). in_chat: the page URL of an earlier result, to go on in that saved chat
         (its model stays; a reply typed after reading the answer, such as an approval code).
+        attach: files uploaded in the chat input before the first message.
         list_models: then open the model selector and report the ids it offers
         (`model_options`); messages may be empty for that alone.
         The screenshot goes to artifacts/e2e/<screenshot>, also on failure.
@@ -360,6 +388,7 @@ class Browser:
             "waitFor": list(wait_for),
             "clickText": list(click),
             "chatPath": urlsplit(in_chat).path if in_chat else "",
+            "attach": [str(path) for path in attach],
             "timeoutMs": int(timeout_s * 1000),
             "expandSources": expand_sources,
             "listModels": list_models,
