@@ -172,6 +172,21 @@ def test_footnote_citations_list_the_sources_under_the_answer(server, fake_ollam
     assert "**Sources**" in answer and "1. Scaling — scale.md" in answer
 
 
+def test_rerank_model_reorders_the_passages_before_the_answer(server, fake_ollama):
+    set_valves(server, rerank_model="qwen2.5:7b", top_k=2)
+    fake_ollama.script(Reply(content="[2, 1]"), Reply(content="Use oc scale [1]."))
+    response = ask(server, "How do I restart or scale a deployment?")
+    rerank_prompt, answer_prompt = model_prompts(fake_ollama)
+    def heading(prompt: str, number: int) -> str:
+        return prompt.split(f"\n[{number}] ", 1)[1].splitlines()[0]
+
+    assert heading(answer_prompt, 1) == heading(rerank_prompt, 2)
+    assert heading(answer_prompt, 2) == heading(rerank_prompt, 1)
+    sent = [r["body"]["model"] for r in fake_ollama.requests if r["path"] == "/api/chat"]
+    assert sent == ["qwen2.5:7b", MODEL]
+    assert "Reranking" in " ".join(e["data"]["description"] for e in events(response, "status"))
+
+
 def upload(file_id: str) -> dict:
     return {"type": "file", "id": file_id, "name": UPLOADS[file_id][0]}
 

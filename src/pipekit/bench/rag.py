@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-chunks", type=int, default=0, help="Also time queries at this many chunks."
     )
+    parser.add_argument(
+        "--rerank-model", help="Ollama chat model reordering the best 20 passages (as the valve)."
+    )
     parser.add_argument("--judge-model", help="Ollama model judging faithfulness and relevance.")
     parser.add_argument(
         "--answer-model", help="Model writing the judged answers (default: the judge)."
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from pipekit.rag.chunking import DEFAULT_CHUNK_SIZE, chunk_document
     from pipekit.rag.embedding import make_embedder
     from pipekit.rag.index import RagIndex
+    from pipekit.rag.rerank import rerank
     from pipekit.rag.sources import SourceDocument, read_sources
 
     questions = [
@@ -83,12 +87,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 index.close()
         try:
             collections = index.readable_collections(["bench"], None, None)
+            reranker = _reranker(args)
             ranks, latencies = [], []
             for row in questions:
                 started = time.perf_counter()
                 passages = index.search(
                     collections, row["question"], embedder, top_k=_RANKED_PASSAGES, mode=args.mode
                 )
+                if reranker is not None:
+                    passages = rerank(reranker, passages[:20], row["question"]) + passages[20:]
                 latencies.append((time.perf_counter() - started) * 1000)
                 ranked_docs = list(dict.fromkeys(p.doc_id for p in passages))
                 gold = row["gold_doc"]
@@ -122,6 +129,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return result
         finally:
             index.close()
+
+
+def _reranker(args: argparse.Namespace):
+    if not args.rerank_model:
+        return None
+    from pipekit.llm import LLMConfig, chat_backend
+    from pipekit.settings import ollama_base_url
+
+    return chat_backend(
+        LLMConfig("ollama", args.ollama_url or ollama_base_url(), args.rerank_model)
+    )
 
 
 def _warm_imports(chunk_size: int) -> None:

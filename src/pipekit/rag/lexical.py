@@ -9,11 +9,15 @@ lower-cased, lightly stemmed and stripped of stop words. Scoring is bm25s (spars
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
+
+# bm25s logs every index build at DEBUG through its own handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")

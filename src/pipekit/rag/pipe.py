@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field
 
-from pipekit.llm import ChatOptions, complete, text_of
+from pipekit.llm import ChatOptions, chat_backend, complete, text_of
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem
 from pipekit.pipe.events import status
 
@@ -23,6 +24,7 @@ from .answer import (
 from .catalog import CollectionError
 from .embedding import EmbeddingError, make_embedder
 from .index import RagIndex, parse_filters
+from .rerank import rerank
 from .service import close_all, shared_index
 from .store import StoreConfig, StoreError
 from .uploads import UploadError, chat_collection_name, fetch_uploads, uploaded_files
@@ -69,6 +71,11 @@ class RagPipe(BasePipe):
         )
         milvus_token: str = Field("", description="Milvus token. Empty: $MILVUS_TOKEN.")
         hnsw_ef: int = Field(64, ge=1, le=4096, description="HNSW search breadth (Milvus server).")
+        rerank_model: str = Field(
+            "",
+            description="A chat model on the same server that reorders the best passages by "
+            "relevance (one short extra call per question), e.g. qwen2.5:7b. Empty: off.",
+        )
         metadata_filters: str = Field(
             "",
             description="Only passages whose document matches, e.g. `type=md, source=runbooks/*`.",
@@ -142,15 +149,21 @@ class RagPipe(BasePipe):
             question = self._condense(request.messages, question)
         where = ", ".join(names) + (" and the attached files" if files else "")
         yield status(f"Searching {where}…")
+        reranking = bool(self.valves.rerank_model.strip())
         passages = index.search(
             collections,
             question,
             embedder,
-            top_k=self.valves.top_k,
+            top_k=min(2 * self.valves.top_k, 20) if reranking else self.valves.top_k,
             mode=self.valves.search_mode,
             filters=parse_filters(self.valves.metadata_filters),
         )
         passages = [p for p in passages if is_relevant(p, question, self.valves.similarity_cutoff)]
+        if reranking and len(passages) > 1:
+            yield status(f"Reranking {len(passages)} passages")
+            config = replace(self.valves.llm_config(), model=self.valves.rerank_model.strip())
+            passages = rerank(chat_backend(config), passages, question)
+        passages = passages[: self.valves.top_k]
         if not passages:
             yield status("Found no relevant passages", done=True)
             yield (
