@@ -47,3 +47,5 @@ def test_web_search_agent_shows_its_steps_and_cited_sources(
     # Every result found is a source chip the user can open.
     assert result.sources == [found["title"] for found in DEFAULT_RESULTS]
     assert result.screenshot.stat().st_size > MIN_SCREENSHOT_BYTES
+    # Source chips with outside URLs make the page fetch nothing from those hosts.
+    assert not result.blocked, f"the page tried to reach outside hosts: {result.blocked}"
