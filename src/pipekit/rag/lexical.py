@@ -16,9 +16,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# bm25s logs every index build at DEBUG through its own handler.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Short on purpose: BM25's idf already discounts common words; these only add noise.
@@ -72,6 +69,9 @@ class KeywordIndex:
 
     def __init__(self, texts: Sequence[str]) -> None:
         import bm25s
+
+        # bm25s sets its logger to DEBUG on import and logs every index build.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
