@@ -152,12 +152,15 @@ async function editAdminValves(page, { pipeline, fill = {}, toDefault = [] }) {
   await page.goto(`${spec.baseUrl}/admin/settings/pipelines`);
   const chooser = page.locator('select#pipeline');
   await chooser.waitFor({ state: 'visible' });
-  const label = await chooser.locator('option').evaluateAll(
-    (options, id) => options.map((o) => o.textContent.trim()).find((text) => text.startsWith(`${id} (`)),
+  // The list fills in once Open WebUI has asked the pipelines server: "<id> (pipe|filter)".
+  const option = await page.waitForFunction(
+    (id) => [...document.querySelectorAll('select#pipeline option')]
+      .map((o) => o.textContent.trim())
+      .find((text) => text.startsWith(`${id} (`)),
     pipeline
-  );
-  if (!label) throw new Error(`pipeline ${pipeline} is not in the admin panel's list`);
-  await chooser.selectOption({ label });
+  ).catch(() => null);
+  if (!option) throw new Error(`pipeline ${pipeline} is not in the admin panel's list`);
+  await chooser.selectOption({ label: await option.jsonValue() });
   const row = (title) => page.locator('label', { hasText: new RegExp(`^${title}$`) }).locator('xpath=../..');
   for (const [title, text] of Object.entries(fill)) {
     await row(title).getByPlaceholder(title, { exact: true }).fill(text);
