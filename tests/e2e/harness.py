@@ -5,11 +5,16 @@ Chromium, playwright-core), all under $PIPEKIT_E2E_HOME (default ~/.cache/pipeki
 Without it the e2e tests skip on a developer machine and FAIL in CI (CI set): a green CI
 must never mean "the browser tests did not run".
 
-Typical use (see conftest.py for the session fixtures):
+Typical use (see conftest.py for the session fixtures, README.md for what is covered):
 
     result = browser.chat("chat", "Hello", screenshot="chat-hello.png",
                           wait_for=["Thinking"])
     assert "Hello" in result.answer
+    browser.chat("incident_agent", "approve ABC123", in_chat=result.page_url, ...)
+    browser.chat("rag", "What does it say?", attach=[path], ...)
+    browser.chat("chat", [], list_models=True, ...).model_options
+    browser.edit_valves("chat", fill={"System Prompt": "..."}, screenshot=...)
+    open_webui.save_pipeline_valves("rag", {"top_k": 3})   # Open WebUI's pipelines API
 """
 
 from __future__ import annotations
