@@ -18,26 +18,14 @@ import pytest
 
 from pipekit.testing.fake_ollama import FakeOllama, Reply
 from pipekit.testing.server import PipekitServer
-from tests.fakes.kubernetes import FakeKubernetes
+from tests.fakes.fixtures import Cluster
 from tests.fakes.slack import FakeSlack
-from tests.mcp.conftest import Cluster, openshift_stdio, slack_stdio
+from tests.mcp.conftest import openshift_stdio, slack_stdio
 from tests.support.owui import USER, answer_text, chat_body, events, send_turn
 
 MODEL = "llama3.2:3b"
 PIPE = "incident_agent"
 BOB = {"id": "user-b", "name": "Bob", "email": "bob@example.com", "role": "user"}
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with FakeKubernetes() as fake:
-        yield Cluster(fake, fake.kubeconfig(tmp_path_factory.mktemp("kube") / "config"))
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module")

@@ -18,26 +18,8 @@ from pathlib import Path
 import pytest
 
 from pipekit.testing.server import PIPEKIT, free_port
-from tests.fakes.kubernetes import FakeKubernetes
+from tests.fakes.fixtures import Cluster
 from tests.fakes.slack import TOKEN, FakeSlack
-
-
-@dataclass
-class Cluster:
-    fake: FakeKubernetes
-    kubeconfig: Path
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with FakeKubernetes() as fake:
-        yield Cluster(fake, fake.kubeconfig(tmp_path_factory.mktemp("kube") / "config"))
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
 
 
 @dataclass

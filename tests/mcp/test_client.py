@@ -19,8 +19,9 @@ from pipekit.mcp.client import (
     parse_servers,
 )
 from pipekit.testing.server import free_port
+from tests.fakes.fixtures import Cluster
 from tests.fakes.kubernetes import FakeKubernetes, FakeRequest, FakeResponse, LocalHTTPFake
-from tests.mcp.conftest import Cluster, openshift_stdio
+from tests.mcp.conftest import openshift_stdio
 
 # --- configuration ------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from pipekit.mcp.budget import Budget
 from pipekit.mcp.openshift import OpenShiftTools, api_client, decode_helm_release
+from tests.fakes.fixtures import Cluster
 from tests.fakes.kubernetes import FakeKubernetes
-from tests.mcp.conftest import Cluster
 
 CHECKOUT = "checkout-7d9f8c6b5-x7k2p"
 

@@ -150,7 +150,9 @@ def test_partial_valve_update_keeps_other_fields(server):
 def test_null_valve_from_the_admin_panel_resets_it_to_its_default(server):
     # Open WebUI's admin panel sends null for each valve left at "Default".
     with server.client() as client:
-        client.post("/good/valves/update", json={"repeat": 3, "greeting": "안녕"}).raise_for_status()
+        client.post(
+            "/good/valves/update", json={"repeat": 3, "greeting": "안녕"}
+        ).raise_for_status()
         client.post("/good/valves/update", json={"repeat": 5, "greeting": None}).raise_for_status()
         assert client.get("/good/valves").json() == {"greeting": "hello", "repeat": 5}
 

@@ -127,9 +127,15 @@ class AuditLog:
 
         def run(**arguments: Any) -> Any:
             started = time.monotonic()
+            outcome, summary = "error", ""
             try:
                 result = original(**arguments)
+                outcome, summary = "ok", _result_text(result)
+                return result
             except Exception as error:
+                summary = f"{type(error).__name__}: {error}"
+                raise
+            finally:
                 self.record(
                     event="call",
                     user=user,
@@ -137,25 +143,11 @@ class AuditLog:
                     server=server,
                     tool=tool.name,
                     arguments=arguments,
-                    outcome="error",
+                    outcome=outcome,
                     writes=tool.writes,
-                    result=f"{type(error).__name__}: {error}",
+                    result=summary,
                     duration_ms=(time.monotonic() - started) * 1000,
                 )
-                raise
-            self.record(
-                event="call",
-                user=user,
-                chat=chat,
-                server=server,
-                tool=tool.name,
-                arguments=arguments,
-                outcome="ok",
-                writes=tool.writes,
-                result=_result_text(result),
-                duration_ms=(time.monotonic() - started) * 1000,
-            )
-            return result
 
         return replace(tool, run=run)
 
