@@ -117,12 +117,6 @@ def test_file_attached_in_the_chat_is_read_and_cited(
     assert_answered_from_the_upload(result, fake_model)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="With Open WebUI's File Context on (its default), Open WebUI replaces the user's "
-    "message with its own RAG template before the pipe sees it, so the RAG pipe searches for "
-    "the template and finds nothing relevant (tests/e2e/README.md, 'Known problems').",
-)
 def test_file_attached_with_open_webui_file_context_on_is_still_answered(
     browser: Browser, fake_model: FakeOllama, rag_reads_uploads: None, tmp_path: Path
 ):

@@ -111,6 +111,22 @@ def test_answer_streams_with_numbered_passages_sources_and_status(server, fake_o
     assert "oc rollout restart" in sources[0]["data"]["document"][0]
 
 
+def test_question_wrapped_in_open_webuis_file_context_is_searched_as_typed(server, fake_ollama):
+    # What Open WebUI 0.12.4 makes of a message with a file attached and File Context on.
+    wrapped = (
+        "### Task:\nRespond to the user query using the provided context.\n\n<context>\n"
+        '<source id="1" name="notes.txt">Unrelated words about lunch menus.</source>\n'
+        "</context>\n<attached_files>\n<file type=\"file\" name=\"notes.txt\"/>\n"
+        "</attached_files>\n\nHow do I restart a deployment?"
+    )
+    fake_ollama.script(Reply(content="Run the rollout restart command [1]."))
+    response = ask(server, wrapped)
+    assert answer_text(response) == "Run the rollout restart command [1]."
+    prompt = model_prompts(fake_ollama)[-1]
+    assert prompt.rstrip().endswith("Question: How do I restart a deployment?")
+    assert "[1] Restarting a deployment" in prompt and "lunch menus" not in prompt
+
+
 def test_nothing_relevant_says_so_without_asking_the_model(server, fake_ollama):
     response = ask(server, "What is the recipe for a chocolate cake with strawberries?")
     assert "found nothing relevant" in answer_text(response)

@@ -7,6 +7,7 @@ copies them into the body under METADATA_KEY, which the server passes on to `pip
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,11 +71,27 @@ class ChatRequest:
 
     @property
     def user_message(self) -> str:
-        """The text of the latest user message, whatever its content shape."""
+        """What the user typed last, whatever its content shape, without what Open WebUI adds."""
         for message in reversed(self.messages):
             if message.get("role") == "user":
-                return text_of(message.get("content"))
+                return typed_text(text_of(message.get("content")))
         return ""
+
+
+# Open WebUI 0.12 puts its own RAG template (file context, "### Task: … <context>…</context>")
+# and a list of attached files in front of the user's words in the last message.
+_ATTACHED_FILES = re.compile(r"^\s*<attached_files>.*?</attached_files>\s*", re.S)
+_USER_QUERY = re.compile(r"<user_query>\s*(.*?)\s*</user_query>", re.S)
+
+
+def typed_text(text: str) -> str:
+    """The user's own words from a message Open WebUI may have wrapped with file context."""
+    unwrapped = _ATTACHED_FILES.sub("", text)
+    if unwrapped.lstrip().startswith("### Task:") and "</context>" in unwrapped:
+        query = _USER_QUERY.search(unwrapped)  # a custom template with {{QUERY}} in it
+        tail = unwrapped.rsplit("</context>", 1)[1]
+        unwrapped = query.group(1) if query else _ATTACHED_FILES.sub("", tail)
+    return unwrapped.strip() or text
 
 
 def _user_summary(user: Any) -> dict:

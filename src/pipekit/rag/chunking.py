@@ -54,6 +54,9 @@ def splitter_for(chunk_size: int, chunk_overlap: int):
 
 @lru_cache(maxsize=8)
 def _splitter(chunk_size: int, chunk_overlap: int):
+    from .store import import_llama_index
+
+    import_llama_index()
     from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)

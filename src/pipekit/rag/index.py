@@ -178,8 +178,7 @@ class RagIndex:
         batch_chunks = 0
         # One batch is embedded and written on a worker thread while the next is read and
         # chunked here: embedding dominates, so reading and chunking come almost for free.
-        # LlamaIndex is imported here first: two threads importing it at once break the import.
-        splitter_for(chunk_size, chunk_overlap)
+        splitter_for(chunk_size, chunk_overlap)  # imports LlamaIndex before the worker starts
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-ingest")
         # Opening Milvus (Lite starts a server) takes most of a second: do it meanwhile too.
         in_flight: Future | None = writer.submit(store.open, wait_s)

@@ -58,6 +58,20 @@ class StoreConfig:
         return not self.resolved_uri(data_dir).startswith(("http://", "https://", "tcp://"))
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_llama_index() -> None:
+    """Import LlamaIndex's splitter and Milvus store once, under a lock.
+
+    They load lazily (seconds of imports a plain `pipekit --help` should not pay), and two
+    threads importing llama_index.core at once fail inside its circular imports.
+    """
+    with _IMPORT_LOCK:
+        import llama_index.core.node_parser  # noqa: F401
+        import llama_index.vector_stores.milvus  # noqa: F401
+
+
 def milvus_name(collection: str) -> str:
     """Milvus wants [A-Za-z_][A-Za-z0-9_]*; users may name collections 'team-docs.ko'."""
     safe = re.sub(r"[^A-Za-z0-9_]", "_", collection)[:40]
@@ -83,6 +97,7 @@ class VectorStore:
     def _open(self, wait_s: float):
         if self._store is not None:
             return self._store
+        import_llama_index()
         from llama_index.vector_stores.milvus import MilvusVectorStore
 
         options: dict[str, Any] = {
