@@ -27,7 +27,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # --- Debian Chromium + ChromeDriver, fonts for screenshots (CJK, or Korean shows as boxes), Redis
 # redis-server: the rate-limit filter's multi-replica path is tested against a real Redis.
-APT_PACKAGES=(chromium chromium-driver fonts-liberation fonts-noto-cjk redis-server)
+APT_PACKAGES=(chromium chromium-driver fonts-liberation fonts-noto-cjk fonts-noto-color-emoji redis-server)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

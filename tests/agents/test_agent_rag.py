@@ -60,5 +60,5 @@ def test_agent_searches_documents_and_web_with_one_numbering(start_server, fake_
     assert "Restarting checkout" in names[-1] and len(names) == 4
     assert source_urls(response)[:3] == [r["url"] for r in DEFAULT_RESULTS]
     sources = answer_text(response).split("**Sources**", 1)[1].split("<details>", 1)[0]
-    assert f"[1] [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
-    assert re.search(r"^\[4\] .*Restarting checkout", sources, re.M), sources
+    assert f"**1.** [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
+    assert re.search(r"^\*\*4\.\*\* .*Restarting checkout", sources, re.M), sources

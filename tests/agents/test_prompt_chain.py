@@ -63,9 +63,9 @@ def test_plan_research_read_answer(world):
     assert text.startswith("Python 3.13 came out in October 2024 [1]")
     assert "Research plan (2 searches)" in text
     sources = text.split("**Sources**", 1)[1]
-    assert f"[1] [Python 3.13 release notes](<{web}/python-313.html>)" in sources
-    assert f"[3] [Build notes](<{web}/notes.txt>)" in sources
-    assert "[2]" not in sources  # found but not cited
+    assert f"**1.** [Python 3.13 release notes](<{web}/python-313.html>)" in sources
+    assert f"**3.** [Build notes](<{web}/notes.txt>)" in sources
+    assert "**2.**" not in sources  # found but not cited
 
 
 def test_snippets_only_and_invented_numbers_are_not_listed(world):
@@ -77,8 +77,8 @@ def test_snippets_only_and_invented_numbers_are_not_listed(world):
     assert world.web.requests == []
     assert not any(line.startswith("Reading") for line in statuses(response))
     sources = answer_text(response).split("**Sources**", 1)[1]
-    assert f"[1] [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
-    assert "[9]" not in sources  # cited by the model, but no such source: never listed
+    assert f"**1.** [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
+    assert "**9.**" not in sources  # cited by the model, but no such source: never listed
 
 
 def test_a_question_without_research_is_routed_to_a_plain_answer(world):

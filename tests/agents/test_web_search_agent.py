@@ -48,9 +48,9 @@ def test_search_reaches_searxng_and_results_reach_the_model(world):
     assert "<details>" in answer and "`web_search`" in answer
     # The pipe, not the model, lists the cited sources with their real URLs, before the trace.
     sources = answer.split("**Sources**", 1)[1].split("<details>", 1)[0]
-    assert f"[1] [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
-    assert f"[2] [What's New In Python 3.13](<{DEFAULT_RESULTS[1]['url']}>)" in sources
-    assert "[3]" not in sources  # found, but not cited
+    assert f"**1.** [Python 3.13 released](<{DEFAULT_RESULTS[0]['url']}>)" in sources
+    assert f"**2.** [What's New In Python 3.13](<{DEFAULT_RESULTS[1]['url']}>)" in sources
+    assert "**3.**" not in sources  # found, but not cited
 
 
 def test_max_results_valve_and_argument_reach_the_search(world):

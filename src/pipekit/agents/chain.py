@@ -120,11 +120,12 @@ class PromptChainPipe(BasePipe):
             answer.append(text)
             yield text
         yield citations.footer("".join(answer))
-        yield status(f"Done: {len(queries)} searches, {len(citations.numbers)} sources", done=True)
+        searches = f"{len(queries)} search{'es' if len(queries) != 1 else ''}"
+        yield status(f"Done: {searches}, {len(citations.numbers)} sources", done=True)
         if self.valves.show_trace:
             planned = "\n".join(f"{n}. {q}" for n, q in enumerate(queries, 1))
             yield (
-                f"\n\n<details>\n<summary>Research plan ({len(queries)} searches)</summary>\n\n"
+                f"\n\n<details>\n<summary>Research plan ({searches})</summary>\n\n"
                 f"{planned}\n\n</details>"
             )
 

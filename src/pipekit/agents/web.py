@@ -57,12 +57,14 @@ class Citations:
         """A Sources list of the numbers the answer cites, with their real URLs.
 
         Written by the pipe, not the model: a small model forgets the list or garbles URLs.
+        Lines start with a bold "1." rather than "[1]", which Open WebUI would turn into a
+        second citation button beside the link.
         """
         cited = {int(n) for n in re.findall(r"\[(\d{1,3})\]", answer)}
         lines = [
-            f"[{number}] [{_markdown_text(self.titles.get(key) or key)}](<{key}>)"
+            f"**{number}.** [{_markdown_text(self.titles.get(key) or key)}](<{key}>)"
             if key.startswith(("http://", "https://"))
-            else f"[{number}] {_markdown_text(self.titles.get(key) or key)}"  # a document
+            else f"**{number}.** {_markdown_text(self.titles.get(key) or key)}"  # a document
             for key, number in self.numbers.items()
             if number in cited
         ]
