@@ -200,16 +200,21 @@ def _latency_at_scale(index, embedder, questions, args) -> dict[str, Any]:
         made += batch
     store.flush(wait_s=60)
     collections = index.readable_collections(["scale"], None, None)
-    index.search(collections, "warm up", embedder, top_k=10, mode=args.mode)  # builds BM25
-    latencies = []
-    for row in questions:
-        started = time.perf_counter()
-        index.search(collections, row["question"], embedder, top_k=10, mode=args.mode)
-        latencies.append((time.perf_counter() - started) * 1000)
+    # Milvus Lite builds the HNSW index in the background after a flush: the first queries
+    # after an ingest are slower. Time a first pass and a steady one, and report both.
+    passes = []
+    for _ in range(2):
+        latencies = []
+        for row in questions:
+            started = time.perf_counter()
+            index.search(collections, row["question"], embedder, top_k=10, mode=args.mode)
+            latencies.append((time.perf_counter() - started) * 1000)
+        passes.append(latencies)
     return {
         "latency_chunks": target,
-        "query_ms_p50_at_latency_chunks": _percentile(latencies, 50),
-        "query_ms_p95_at_latency_chunks": _percentile(latencies, 95),
+        "query_ms_p50_at_latency_chunks": _percentile(passes[1], 50),
+        "query_ms_p95_at_latency_chunks": _percentile(passes[1], 95),
+        "query_ms_p95_first_pass_at_latency_chunks": _percentile(passes[0], 95),
     }
 
 
