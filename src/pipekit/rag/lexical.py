@@ -4,7 +4,7 @@ Korean writes particles and endings onto the word ("파드가", "파드를", "�
 so whole-word tokens rarely match between a question and a passage. Each Hangul run is
 indexed as the word plus its character bigrams: "재시작했다" and "재시작" share "재시", "시작",
 which is the standard way to search Korean without a morphological analyser. Latin words are
-lower-cased, lightly stemmed and stripped of stop words. Scoring is bm25s (sparse BM25).
+lower-cased, Snowball-stemmed (PyStemmer) and stripped of stop words. Scoring: bm25s.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
+import Stemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -42,6 +45,22 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def without_common_words(query: str, indexes: Sequence[KeywordIndex], share: float) -> str:
+    """The query without the words most documents contain ("Debian" in a Debian FAQ)."""
+    documents = sum(index.document_count for index in indexes)
+    if not documents:
+        return query
+
+    def common(word: str) -> bool:
+        tokens = tokenize(word)
+        frequency = max(
+            (sum(index.document_frequency[t] for index in indexes) for t in tokens), default=0
+        )
+        return bool(tokens) and frequency / documents > share
+
+    return " ".join(word for word in query.split() if not common(word))
+
+
 def _korean_tokens(word: str) -> list[str]:
     tokens = [word]
     for particle in _PARTICLES:
@@ -52,22 +71,20 @@ def _korean_tokens(word: str) -> list[str]:
     return tokens
 
 
+_ENGLISH = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    """Plural and verb endings off, so "restarts"/"restarting" match "restart"."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith("ss"):
-                return word
-            return word[: -len(suffix)] + keep
-    return word
+    """Snowball (Porter 2): "restarts", "restarting", "restarted" all become "restart"."""
+    return _ENGLISH.stemWord(word) if word.isalpha() else word
 
 
 class KeywordIndex:
     """BM25 over a fixed list of texts; rebuilt when the collection changes."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], documents: Sequence[str] | None = None) -> None:
+        """`documents` names each text's document, for `document_share`."""
         import bm25s
 
         # bm25s sets its logger to DEBUG on import and logs every index build.
@@ -75,8 +92,14 @@ class KeywordIndex:
 
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
+        tokenized = [tokenize(text) or [""] for text in texts]
         if self.size:
-            self._bm25.index([tokenize(text) or [""] for text in texts], show_progress=False)
+            self._bm25.index(tokenized, show_progress=False)
+        by_document: dict[str, set[str]] = {}
+        for name, tokens in zip(documents or range(self.size), tokenized, strict=True):
+            by_document.setdefault(str(name), set()).update(tokens)
+        self.document_count = len(by_document)
+        self.document_frequency = Counter(t for tokens in by_document.values() for t in tokens)
 
     def search(
         self, query: str, k: int, allowed: np.ndarray | None = None
