@@ -9,6 +9,7 @@ report, and only that pipeline is skipped.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import logging
@@ -74,6 +75,9 @@ class PipelineLoader:
         self.upstream.PIPELINES = self.upstream.get_all_pipelines()
         self.upstream.app.state.PIPELINES = self.upstream.PIPELINES
         log.info("%d pipelines loaded, %d failed", len(self.report.loaded), len(self.report.failed))
+        # Everything imported so far lives as long as the server: keep it out of the garbage
+        # collector's full passes, which otherwise walk it during requests.
+        gc.freeze()
 
     def _import(self, module_name: str, script: Path) -> Any | None:
         unique_name = MODULE_PREFIX + module_name
