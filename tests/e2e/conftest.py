@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pipekit.agents.fakes import FakeSearch
 from pipekit.testing.fake_ollama import FakeOllama
+from pipekit.testing.search import FakeSearch
 from pipekit.testing.server import PIPEKIT, PipekitServer
 
 from .harness import (

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from pipekit.agents.chain import PromptChainPipe
-from pipekit.agents.fakes import DEFAULT_RESULTS, FakeSearch
 from pipekit.testing.fake_ollama import FakeOllama, Reply
+from pipekit.testing.search import DEFAULT_RESULTS, FakeSearch
 
 from .harness import Browser, OpenWebUI
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipekit.agents.fakes import DEFAULT_RESULTS, FakeSearch
 from pipekit.testing.fake_ollama import FakeOllama, Reply
+from pipekit.testing.search import DEFAULT_RESULTS, FakeSearch
 
 from .harness import Browser
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipekit.agents.fakes import FakeSearch, FakeWeb
 from pipekit.agents.loop import AgentLoop
 from pipekit.agents.pipe import ReactAgentPipe
 from pipekit.agents.tools import Tool
 from pipekit.llm import ChatBackend, ChatChunk, ChatOptions, LLMConfig
 from pipekit.pipe import ChatRequest
+from pipekit.testing.search import FakeSearch, FakeWeb
 
 log = logging.getLogger(__name__)
 
