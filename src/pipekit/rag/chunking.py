@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from .sources import SourceDocument
 
-DEFAULT_CHUNK_SIZE = 220
-DEFAULT_CHUNK_OVERLAP = 30
+DEFAULT_CHUNK_SIZE = 320
+DEFAULT_CHUNK_OVERLAP = 40
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
