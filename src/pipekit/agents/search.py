@@ -108,11 +108,7 @@ class SearxngBackend(SearchBackend):
 
     def search(self, query: str, max_results: int = 5) -> list[SearchResult]:
         data = self._request("GET", "/search", params={"q": query, "format": "json"})
-        return [
-            SearchResult(item.get("title") or "", item.get("url") or "", item.get("content") or "")
-            for item in _list(data, "results")
-            if item.get("url")
-        ][:max_results]
+        return _results(_list(data, "results"), "content", max_results)
 
     def _url_hint(self) -> str:
         return "`searxng_url` valve or SEARXNG_URL"
@@ -141,11 +137,7 @@ class TavilyBackend(SearchBackend):
             json={"query": query, "max_results": max_results},
             headers={"Authorization": f"Bearer {self.api_key}"},
         )
-        return [
-            SearchResult(item.get("title") or "", item.get("url") or "", item.get("content") or "")
-            for item in _list(data, "results")
-            if item.get("url")
-        ][:max_results]
+        return _results(_list(data, "results"), "content", max_results)
 
     def _url_hint(self) -> str:
         return "`tavily_url` valve"
@@ -169,19 +161,22 @@ class BraveBackend(SearchBackend):
             headers={"X-Subscription-Token": self.api_key, "Accept": "application/json"},
         )
         web = data.get("web") if isinstance(data, dict) else None
-        return [
-            SearchResult(
-                item.get("title") or "", item.get("url") or "", item.get("description") or ""
-            )
-            for item in _list(web or {}, "results")
-            if item.get("url")
-        ][:max_results]
+        return _results(_list(web or {}, "results"), "description", max_results)
 
     def _url_hint(self) -> str:
         return "`brave_url` valve"
 
     def _auth_hint(self) -> str:
         return "the key is wrong or expired: check the `brave_api_key` valve or BRAVE_API_KEY."
+
+
+def _results(items: list[dict], snippet_key: str, max_results: int) -> list[SearchResult]:
+    """The backends' result items as SearchResults; items without a URL are dropped."""
+    return [
+        SearchResult(item.get("title") or "", item.get("url") or "", item.get(snippet_key) or "")
+        for item in items
+        if item.get("url")
+    ][:max_results]
 
 
 def search_backend(settings: SearchSettings) -> SearchBackend:
