@@ -82,3 +82,13 @@ def test_one_embedder_per_process_and_imports_stay_light():
         "sys.exit('onnxruntime' in sys.modules or 'tokenizers' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0
+
+
+def test_ollama_embedder_is_shared_and_a_missing_model_names_the_pull(fake_ollama):
+    from pipekit.rag.embedding import EmbeddingError, make_embedder
+
+    embedder = make_embedder("ollama:bge-m3", fake_ollama.url)
+    assert embedder is make_embedder("ollama:bge-m3", fake_ollama.url)
+    assert embedder.embed_array(["a pod", "a node"]).shape == (2, embedder.dimension)
+    with pytest.raises(EmbeddingError, match="run `ollama pull nope`"):
+        make_embedder("ollama:nope", fake_ollama.url).embed(["x"])

@@ -12,6 +12,7 @@ mostly as [UNK] tokens, so their similarities mean little. Use an Ollama embeddi
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -193,5 +194,11 @@ def make_embedder(spec: str, ollama_url: str | None = None) -> Embedder:
     if spec.startswith("ollama:") and len(spec) > len("ollama:"):
         from pipekit.settings import ollama_base_url
 
-        return OllamaEmbedder(spec.split(":", 1)[1], ollama_url or ollama_base_url())
+        return _ollama_embedder(spec.split(":", 1)[1], ollama_url or ollama_base_url())
     raise ValueError(f"Unknown embedder {spec!r}: use `local` or `ollama:MODEL`.")
+
+
+@functools.lru_cache(maxsize=16)
+def _ollama_embedder(model: str, base_url: str) -> OllamaEmbedder:
+    """One client per model and URL, shared by every query: a new HTTP client costs ms."""
+    return OllamaEmbedder(model, base_url)
