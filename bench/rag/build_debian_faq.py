@@ -40,11 +40,7 @@ def main(faq_dir: str) -> None:
                 continue  # "Authors", "More kernels": section titles, not questions
             anchor_id = anchor["id"]
             heading.decompose()
-            text = "\n\n".join(
-                re.sub(r"\s+", " ", block.get_text(" ", strip=True))
-                for block in section.find_all(["p", "pre", "li", "dt", "h3", "h4"])
-                if block.get_text(strip=True)
-            )
+            text = "\n\n".join(_markdown_blocks(section))
             if len(text) < 80:
                 continue
             path = f"{chapter}/{anchor_id}.md"
@@ -55,6 +51,30 @@ def main(faq_dir: str) -> None:
         for row in questions:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{len(questions)} questions", file=sys.stderr)
+
+
+_BLOCKS = ["p", "pre", "li", "dt", "h3", "h4"]
+
+
+def _markdown_blocks(section) -> list[str]:
+    """The section's text as markdown blocks, each piece of text once.
+
+    A block inside another (a <p> inside an <li>) is part of the outer block's text: taking
+    both, as the first version of this script did, repeated a quarter of the entries' text.
+    """
+    blocks = []
+    for block in section.find_all(_BLOCKS):
+        if block.find_parent(_BLOCKS) is not None:
+            continue
+        if block.name == "pre":
+            blocks.append("```\n" + block.get_text().strip("\n") + "\n```")
+            continue
+        text = re.sub(r"\s+", " ", block.get_text(" ", strip=True))
+        if not text:
+            continue
+        prefix = {"h3": "### ", "h4": "#### ", "li": "- "}.get(block.name, "")
+        blocks.append(prefix + text)
+    return blocks
 
 
 if __name__ == "__main__":
