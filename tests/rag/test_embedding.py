@@ -92,3 +92,29 @@ def test_ollama_embedder_is_shared_and_a_missing_model_names_the_pull(fake_ollam
     assert embedder.embed_array(["a pod", "a node"]).shape == (2, embedder.dimension)
     with pytest.raises(EmbeddingError, match="run `ollama pull nope`"):
         make_embedder("ollama:nope", fake_ollama.url).embed(["x"])
+
+
+def test_default_pair_scores_the_mean_of_both_models_cosines():
+    from pipekit.rag.embedding import default_embedder, make_embedder
+
+    pair = make_embedder("local")
+    assert pair is default_embedder() and pair.dimension == 768
+    assert pair.model_name == "local:all-MiniLM-L6-v2+bge-small-en-v1.5"
+    assert make_embedder(pair.model_name) is pair
+    minilm, bge = make_embedder("local:all-MiniLM-L6-v2"), make_embedder("local:bge-small-en-v1.5")
+    texts = ["How do I drop a table?", "Which SQL command removes a table?", "Cats sleep a lot."]
+    vectors = pair.embed_array(texts)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    for model in (minilm, bge):
+        assert model.dimension == 384
+    expected = (cosine(minilm, *texts[:2]) + cosine(bge, *texts[:2])) / 2
+    # int8 models quantize each batch on its own range: batch mates move the values slightly.
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(expected, abs=0.01)
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3
+
+
+def test_unknown_embedder_names_the_choices():
+    from pipekit.rag.embedding import make_embedder
+
+    with pytest.raises(ValueError, match="local:bge-small-en-v1.5"):
+        make_embedder("local:gpt")

@@ -147,6 +147,29 @@ def test_querying_with_another_embedder_is_a_clear_error(index, corpus):
         index.ingest("docs", [], OtherEmbedder())
 
 
+def test_collections_indexed_with_minilm_keep_working_with_the_local_default(index, corpus):
+    from pipekit.rag.embedding import make_embedder
+
+    ingest(index, corpus)  # MiniLM alone: what `local` meant before the pair
+    default = make_embedder("local")
+    collections = index.readable_collections(["docs"], None, None)
+    assert index.search(collections, "run three replicas", default, top_k=1)[0].doc_id == (
+        "scale.md"
+    )
+    (corpus / "new.md").write_text("# Quotas\n\nSet a ResourceQuota per namespace.", "utf-8")
+    summary = index.ingest("docs", read_sources([str(corpus)], delay_s=0), default)
+    assert (summary.added, summary.unchanged, summary.chunks_embedded) == (1, 3, 1)
+    info = index.catalog.collection("docs")
+    assert info.embed_model == "local:all-MiniLM-L6-v2" and info.dimension == 384
+    # A new collection gets the pair.
+    index.ingest("pair", read_sources([str(corpus)], delay_s=0), default)
+    assert index.catalog.collection("pair").embed_model == default.model_name
+    both = index.readable_collections(["docs", "pair"], None, None)
+    found = index.search(both, "ResourceQuota per namespace", default, top_k=2)
+    assert {p.collection for p in found} == {"docs", "pair"}
+    assert {p.doc_id for p in found} == {"new.md"}
+
+
 def test_unknown_collection_names_the_shared_ones(index, corpus):
     ingest(index, corpus)
     with pytest.raises(CollectionError, match="no collection 'nope'.*docs"):

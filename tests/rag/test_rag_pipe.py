@@ -116,7 +116,7 @@ def test_question_wrapped_in_open_webuis_file_context_is_searched_as_typed(serve
     wrapped = (
         "### Task:\nRespond to the user query using the provided context.\n\n<context>\n"
         '<source id="1" name="notes.txt">Unrelated words about lunch menus.</source>\n'
-        "</context>\n<attached_files>\n<file type=\"file\" name=\"notes.txt\"/>\n"
+        '</context>\n<attached_files>\n<file type="file" name="notes.txt"/>\n'
         "</attached_files>\n\nHow do I restart a deployment?"
     )
     fake_ollama.script(Reply(content="Run the rollout restart command [1]."))
@@ -193,6 +193,7 @@ def test_rerank_model_reorders_the_passages_before_the_answer(server, fake_ollam
     fake_ollama.script(Reply(content="[2, 1]"), Reply(content="Use oc scale [1]."))
     response = ask(server, "How do I restart or scale a deployment?")
     rerank_prompt, answer_prompt = model_prompts(fake_ollama)
+
     def heading(prompt: str, number: int) -> str:
         return prompt.split(f"\n[{number}] ", 1)[1].splitlines()[0]
 

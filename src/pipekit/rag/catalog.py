@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .chunking import Chunk
+from .embedding import DEFAULT_LOCAL_MODEL
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -289,5 +290,5 @@ def check_embedder(info: CollectionInfo, embed_model: str, dimension: int | None
             f"Collection {info.name!r} was indexed with {info.embed_model} ({info.dimension} "
             f"dimensions), not {embed_model}: set the embedder to {info.embed_model}, or "
             f"re-index it with `pipekit ingest ... --collection {info.name} --embedder "
-            f"{embed_model.replace('local:all-MiniLM-L6-v2', 'local')} --rebuild`."
+            f"{'local' if embed_model == DEFAULT_LOCAL_MODEL else embed_model} --rebuild`."
         )

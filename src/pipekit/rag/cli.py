@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("--collection", "-c", help="Collection name (e.g. docs, runbooks).")
     ingest.add_argument(
         "--embedder", default="local",
-        help="`local` (offline MiniLM, English) or `ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
+        help="`local` (offline MiniLM + bge-small, English), `local:all-MiniLM-L6-v2` (faster) "
+        "or `ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
     )  # fmt: skip
     ingest.add_argument("--ollama-url", help="Ollama URL (default: $OLLAMA_BASE_URL).")
     ingest.add_argument("--data-dir", type=Path, help="Data dir (default: $PIPEKIT_DATA_DIR).")

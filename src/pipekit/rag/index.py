@@ -34,8 +34,8 @@ from .chunking import (
     indexed_text,
     splitter_for,
 )
-from .embedding import Embedder
-from .lexical import KeywordIndex, without_common_words
+from .embedding import Embedder, embedder_for
+from .lexical import KeywordIndex
 from .sources import SourceDocument, SourceItem
 from .store import LITE_IDLE_S, StoreConfig, VectorStore
 
@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 _EMBED_BATCH = 256
-# A word in more than this share of documents is left out of the focused query vector.
-_COMMON_WORD_SHARE = 0.3
 
 
 @dataclass
@@ -169,6 +167,9 @@ class RagIndex:
     ) -> IngestSummary:
         started = time.monotonic()
         summary = IngestSummary(collection)
+        existing = self.catalog.collection(collection)
+        if existing is not None:
+            embedder = embedder_for(existing.embed_model, embedder)
         info = self.catalog.ensure_collection(
             collection, embedder.model_name, embedder.dimension, owner=owner, chat_id=chat_id
         )
@@ -330,17 +331,24 @@ class RagIndex:
         candidates: int = 40,
         filters: dict[str, str] | None = None,
     ) -> list[Passage]:
+        searchers = {info.name: embedder_for(info.embed_model, embedder) for info in collections}
         for info in collections:
-            check_embedder(info, embedder.model_name, None)
+            check_embedder(info, searchers[info.name].model_name, None)
         views = {info.name: self._view(info) for info in collections}
-        query_vector = None if mode == "bm25" else self._query_vector(query, embedder, views)
-        dense_weight = dense_weight_for(query, embedder) if mode == "hybrid" else 1.0
+        query_vectors: dict[str, np.ndarray] = {}
         fused: dict[tuple[str, str], float] = {}
         found: dict[tuple[str, str], tuple[CollectionInfo, StoredChunk, float]] = {}
         for info in collections:
             view = views[info.name]
             if not view.chunks:
                 continue
+            searcher = searchers[info.name]
+            query_vector = None
+            if mode != "bm25":
+                if searcher.model_name not in query_vectors:
+                    query_vectors[searcher.model_name] = searcher.embed_array([query])[0]
+                query_vector = query_vectors[searcher.model_name]
+            dense_weight = dense_weight_for(query, searcher) if mode == "hybrid" else 1.0
             allowed = _filter_mask(view.chunks, filters)
             dense: dict[int, float] = {}
             keyword: dict[int, float] = {}
@@ -391,21 +399,6 @@ class RagIndex:
             )
         return passages
 
-    @staticmethod
-    def _query_vector(
-        query: str, embedder: Embedder, views: dict[str, _CollectionView]
-    ) -> np.ndarray:
-        """The question's vector, averaged with that of the question without the words most
-        documents share: "Debian" in a Debian FAQ pulls every question to the same place.
-        Measured on the FAQ set: recall@5 0.938 → 0.959; the Korean set is unchanged."""
-        focused = without_common_words(
-            query, [view.keywords for view in views.values()], _COMMON_WORD_SHARE
-        )
-        texts = [query, focused] if focused.strip() and focused != query else [query]
-        vectors = embedder.embed_array(texts)
-        mean = vectors.mean(axis=0)
-        return mean / max(float(np.linalg.norm(mean)), 1e-12)
-
     def _view(self, info: CollectionInfo) -> _CollectionView:
         current = self.catalog.collection(info.name)
         version = current.version if current else -1
@@ -440,15 +433,16 @@ class RagIndex:
 def dense_weight_for(query: str, embedder: Embedder) -> float:
     """How much the vector score counts against BM25 in hybrid search.
 
-    Measured on the shipped eval sets: on English the offline MiniLM deserves 0.8; it reads
-    Hangul as bare jamo, so for Korean it is mostly keywords that find the passage, and its
-    weight falls with the query's share of Hangul (to 0.35). A multilingual Ollama model: 0.7.
+    Measured on the shipped eval sets: each offline model carries its English weight (0.7 for
+    the default pair, 0.8 for MiniLM alone). They read Hangul as bare jamo, so for Korean it is
+    mostly keywords that find the passage, and the weight falls with the query's share of
+    Hangul (by 0.45). A multilingual Ollama model: 0.7.
     """
     if getattr(embedder, "multilingual", False):
         return 0.7
     letters = [ch for ch in query if ch.isalpha()]
     hangul = sum(1 for ch in letters if "\uac00" <= ch <= "\ud7a3") / max(len(letters), 1)
-    return 0.8 - 0.45 * hangul
+    return getattr(embedder, "dense_weight", 0.8) - 0.45 * hangul
 
 
 def _mixed_scores(

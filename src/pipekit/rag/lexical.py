@@ -45,22 +45,6 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-def without_common_words(query: str, indexes: Sequence[KeywordIndex], share: float) -> str:
-    """The query without the words most documents contain ("Debian" in a Debian FAQ)."""
-    documents = sum(index.document_count for index in indexes)
-    if not documents:
-        return query
-
-    def common(word: str) -> bool:
-        tokens = tokenize(word)
-        frequency = max(
-            (sum(index.document_frequency[t] for index in indexes) for t in tokens), default=0
-        )
-        return bool(tokens) and frequency / documents > share
-
-    return " ".join(word for word in query.split() if not common(word))
-
-
 def _korean_tokens(word: str) -> list[str]:
     tokens = [word]
     for particle in _PARTICLES:

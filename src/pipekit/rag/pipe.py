@@ -62,8 +62,9 @@ class RagPipe(BasePipe):
         )
         embedder: str = Field(
             "local",
-            description="Must match the collection: `local` (offline MiniLM, English) or "
-            "`ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
+            description="Must match the collection: `local` (offline MiniLM + bge-small, "
+            "English; follows a collection indexed with one of them alone) or `ollama:MODEL` "
+            "(e.g. ollama:bge-m3 for Korean).",
         )
         milvus_uri: str = Field(
             "",
