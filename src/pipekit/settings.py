@@ -50,6 +50,11 @@ def default_model() -> str:
     return os.getenv("PIPEKIT_MODEL") or DEFAULT_MODEL
 
 
+def default_embedder() -> str:
+    """PIPEKIT_EMBEDDER (`local`, `local:MODEL` or `ollama:MODEL`), else the offline pair."""
+    return os.getenv("PIPEKIT_EMBEDDER", "").strip() or "local"
+
+
 def data_dir() -> Path:
     """PIPEKIT_DATA_DIR, else the XDG data home: never the repo checkout."""
     configured = os.getenv("PIPEKIT_DATA_DIR")

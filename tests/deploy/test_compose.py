@@ -155,6 +155,30 @@ def test_pipekit_is_pointed_at_the_services_in_the_stack(services, env):
     assert environment["MILVUS_URI"] == "" and environment["PIPEKIT_REDIS_URL"] == ""
 
 
+def test_every_pipekit_variable_the_stack_sets_is_read_by_pipekit(services):
+    # A variable nothing reads looks like configuration and silently does nothing.
+    source = "\n".join(p.read_text("utf-8") for p in (DOCKER.parent / "src").rglob("*.py"))
+    environment = services["pipekit"]["environment"]
+    unread = [name for name in environment if name.startswith("PIPEKIT_") and name not in source]
+    assert unread == []
+
+
+def test_pipes_embed_and_guard_with_the_models_the_stack_pulls(services, env, monkeypatch):
+    from pipekit.guards.moderation import GuardModelValves
+    from pipekit.rag.embedding import make_embedder
+    from pipekit.rag.pipe import RagPipe
+
+    environment = services["pipekit"]["environment"]
+    assert environment["PIPEKIT_EMBEDDER"] == f"ollama:{env['EMBED_MODEL']}"
+    for name in ("PIPEKIT_EMBEDDER", "PIPEKIT_GUARD_MODEL"):
+        monkeypatch.setenv(name, environment[name])
+    assert RagPipe.Valves().embedder == environment["PIPEKIT_EMBEDDER"]
+    assert make_embedder(RagPipe.Valves().embedder).model_name == f"ollama:{env['EMBED_MODEL']}"
+    assert GuardModelValves().model == env["GUARD_MODEL"]
+    monkeypatch.delenv("PIPEKIT_EMBEDDER")
+    assert RagPipe.Valves().embedder == "local"
+
+
 def test_state_lives_in_named_volumes(compose, services):
     mounts = {
         "ollama": "ollama-models:/root/.ollama",

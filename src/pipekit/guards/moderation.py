@@ -14,6 +14,7 @@ the message text.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -76,9 +77,9 @@ class GuardModelValves(ModelValves):
     """Where the guard model runs; the same backend valves as every pipe, tuned for a verdict."""
 
     model: str = Field(
-        DEFAULT_GUARD_MODEL,
-        description="Guard model, e.g. llama-guard3:1b or llama-guard3:8b (ollama pull "
-        "llama-guard3:1b), or any chat model with guard_style 'instructions'.",
+        default_factory=lambda: os.getenv("PIPEKIT_GUARD_MODEL", "").strip() or DEFAULT_GUARD_MODEL,
+        description="Guard model (default: $PIPEKIT_GUARD_MODEL, else llama-guard3:1b), e.g. "
+        "llama-guard3:8b (ollama pull it), or any chat model with guard_style 'instructions'.",
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Guard model temperature.")
     max_tokens: int = Field(

@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pipekit.settings import default_embedder
+
 from .catalog import CollectionError
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .embedding import EmbeddingError, make_embedder
@@ -26,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("sources", nargs="*", help="Folders, files, URLs or sitemap URLs.")
     ingest.add_argument("--collection", "-c", help="Collection name (e.g. docs, runbooks).")
     ingest.add_argument(
-        "--embedder", default="local",
-        help="`local` (offline MiniLM + bge-small, English), `local:all-MiniLM-L6-v2` (faster) "
-        "or `ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
+        "--embedder", default=None,
+        help="$PIPEKIT_EMBEDDER, else `local` (offline MiniLM + bge-small, English); "
+        "`local:all-MiniLM-L6-v2` (faster) or `ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
     )  # fmt: skip
     ingest.add_argument("--ollama-url", help="Ollama URL (default: $OLLAMA_BASE_URL).")
     ingest.add_argument("--data-dir", type=Path, help="Data dir (default: $PIPEKIT_DATA_DIR).")
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0
         if not args.sources:
             return _fail("give at least one folder, file or URL to index")
-        embedder = make_embedder(args.embedder, args.ollama_url)
+        embedder = make_embedder(args.embedder or default_embedder(), args.ollama_url)
         items = read_sources(
             args.sources, depth=args.depth, max_pages=args.max_pages, delay_s=args.delay
         )

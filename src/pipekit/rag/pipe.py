@@ -12,6 +12,7 @@ from pydantic import Field
 from pipekit.llm import ChatOptions, chat_backend, complete, text_of
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem
 from pipekit.pipe.events import status
+from pipekit.settings import default_embedder
 
 from .answer import (
     DEFAULT_PROMPT_TEMPLATE,
@@ -61,8 +62,9 @@ class RagPipe(BasePipe):
             "hybrid", description="hybrid (vectors + BM25 keywords), dense or bm25."
         )
         embedder: str = Field(
-            "local",
-            description="Must match the collection: `local` (offline MiniLM + bge-small, "
+            default_factory=default_embedder,
+            description="Must match the collection ($PIPEKIT_EMBEDDER, else `local`): `local` "
+            "(offline MiniLM + bge-small, "
             "English; follows a collection indexed with one of them alone) or `ollama:MODEL` "
             "(e.g. ollama:bge-m3 for Korean).",
         )

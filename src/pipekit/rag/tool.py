@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipekit.agents.tools import Tool, ToolResult, tool
+from pipekit.settings import default_embedder
 
 from .answer import passage_events, passages_as_context
 from .embedding import make_embedder
@@ -20,7 +21,7 @@ def rag_search_tool(
     chat_id: str | None = None,
     data_dir: Path | None = None,
     store: StoreConfig | None = None,
-    embedder: str = "local",
+    embedder: str | None = None,
     ollama_url: str | None = None,
     top_k: int = 5,
     mode: SearchMode = "hybrid",
@@ -39,7 +40,11 @@ def rag_search_tool(
         """
         readable = index.readable_collections(collections, user_id, chat_id)
         passages = index.search(
-            readable, query, make_embedder(embedder, ollama_url), top_k=top_k, mode=mode
+            readable,
+            query,
+            make_embedder(embedder or default_embedder(), ollama_url),
+            top_k=top_k,
+            mode=mode,
         )
         if not passages:
             return ToolResult(f"No passages found in {described} for {query!r}.")
