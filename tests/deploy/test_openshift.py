@@ -301,3 +301,13 @@ def test_write_overlay_changes_nothing_else(read_only, with_writes):
     }
     changed = {k for k in before if before[k] != after[k]}
     assert changed == {("Deployment", MCP_OPENSHIFT)}
+
+
+def test_every_pipekit_setting_in_the_config_map_is_read_by_pipekit(read_only):
+    from tests.deploy.files import REPO
+
+    source = "\n".join(p.read_text("utf-8") for p in (REPO / "src").rglob("*.py"))
+    (config,) = objects(read_only, "ConfigMap").values()
+    unread = [key for key in config["data"] if key.startswith("PIPEKIT_") and key not in source]
+    assert unread == []
+    assert config["data"]["PIPEKIT_EMBEDDER"].startswith("ollama:")
