@@ -59,6 +59,10 @@ def ingest(index: RagIndex, *sources: Path | str, collection: str = "docs", **op
     )
 
 
+def search_in(index: RagIndex, collections, query: str, **options):
+    return index.search(collections, query, get_local_embedder(), **options)
+
+
 def search(index: RagIndex, query: str, collection: str = "docs", **options):
     collections = index.readable_collections([collection], None, None)
     return index.search(collections, query, get_local_embedder(), **options)
@@ -170,6 +174,22 @@ def test_collections_indexed_with_minilm_keep_working_with_the_local_default(ind
     assert {p.doc_id for p in found} == {"new.md"}
 
 
+def test_a_weak_collections_best_passage_does_not_outrank_a_strong_match(index, corpus, tmp_path):
+    # A chat's one attached file searched along with the team's runbooks (the RAG pipe).
+    ingest(index, corpus)
+    notes = write_corpus(
+        tmp_path / "notes",
+        {"payment.md": "# Payment gateway\n\nThe payment gateway timeout is 45 seconds, set in "
+         "checkout's PAYMENT_TIMEOUT_S."},
+    )  # fmt: skip
+    ingest(index, notes, collection="notes")
+    both = index.readable_collections(["docs", "notes"], None, None)
+    for mode in ("hybrid", "dense", "bm25"):
+        found = search_in(index, both, "What is the payment gateway timeout?", mode=mode)
+        assert found[0].doc_id == "payment.md", mode
+        assert found[0].context == "Payment gateway"
+
+
 def test_unknown_collection_names_the_shared_ones(index, corpus):
     ingest(index, corpus)
     with pytest.raises(CollectionError, match="no collection 'nope'.*docs"):
@@ -216,6 +236,40 @@ def test_chunks_carry_title_and_heading_and_respect_size():
     assert all(c.context == "Guide › Install" for c in chunks)
     assert all(len(c.text.split()) < 140 for c in chunks)
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_a_subheading_further_down_is_not_the_title_of_the_whole_document(tmp_path):
+    # A FAQ answer with no title of its own and a "### 9.1 aptitude" part half-way down.
+    page = tmp_path / "uptodate" / "howtocurrent.md"
+    page.parent.mkdir()
+    page.write_text(
+        "One could fetch each file by hand and install it with dpkg.\n\n"
+        "### 9.1 aptitude\n\naptitude is the recommended package manager.\n",
+        "utf-8",
+    )
+    (document,) = read_sources([str(page)])
+    assert document.title == "howtocurrent"
+    first, second = chunk_document(document)
+    assert first.context == "howtocurrent" and "9.1" not in first.indexed_text
+    assert second.context == "howtocurrent › 9.1 aptitude"
+
+
+def test_asciidoc_text_uses_underlined_titles_and_keeps_shell_comments_as_text(tmp_path):
+    manual = tmp_path / "git-rebase.txt"
+    manual.write_text(
+        "SYNOPSIS\n--------\n'git rebase' [<upstream>]\n\n"
+        "DESCRIPTION\n-----------\nReapply commits on top of another base tip.\n\n"
+        "------------\n# Branch: topic\ngit rebase master\n------------\n\n"
+        "OPTIONS\n-------\n--onto <newbase>::\n\tStarting point.\n",
+        "utf-8",
+    )
+    (document,) = read_sources([str(manual)])
+    # SYNOPSIS is one section among equals, not the manual's title: its file name is.
+    assert document.title == "git rebase"
+    contexts = [c.context for c in chunk_document(document, chunk_size=40, chunk_overlap=0)]
+    assert contexts == ["git rebase › SYNOPSIS", "git rebase › DESCRIPTION", "git rebase › OPTIONS"]
+    description = chunk_document(document)[1]
+    assert "# Branch: topic" in description.text
 
 
 def test_korean_text_is_split_at_sentence_ends():

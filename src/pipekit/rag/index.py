@@ -336,8 +336,9 @@ class RagIndex:
             check_embedder(info, searchers[info.name].model_name, None)
         views = {info.name: self._view(info) for info in collections}
         query_vectors: dict[str, np.ndarray] = {}
-        fused: dict[tuple[str, str], float] = {}
-        found: dict[tuple[str, str], tuple[CollectionInfo, StoredChunk, float]] = {}
+        # Every collection's candidates are scored together: z-scores taken per collection
+        # would rank a weak collection's best chunk beside a strong one's best.
+        found: list[tuple[CollectionInfo, StoredChunk, float, float, float]] = []
         for info in collections:
             view = views[info.name]
             if not view.chunks:
@@ -363,27 +364,28 @@ class RagIndex:
             if mode != "dense":
                 keyword = dict(view.keywords.search(query, candidates, allowed))
             pool = list(dict.fromkeys([*dense, *keyword]))
-            if not pool:
-                continue
             # Exact cosine for every candidate (BM25-only ones too), from the cached vectors.
             cosines = (
                 view.vectors[pool] @ query_vector
-                if query_vector is not None and len(view.vectors)
+                if query_vector is not None and len(view.vectors) and pool
                 else np.zeros(len(pool), np.float32)
             )
-            scores = _mixed_scores(
-                cosines if query_vector is not None else None,
-                np.array([keyword.get(p, 0.0) for p in pool]) if mode != "dense" else None,
-                dense_weight,
-            )
-            for position, score, cosine in zip(pool, scores, cosines, strict=True):
-                key = (info.name, view.chunks[position].chunk_id)
-                fused[key] = float(score)
-                found[key] = (info, view.chunks[position], float(cosine))
-        ordered = sorted(fused, key=lambda key: (-fused[key], -found[key][2]))
+            for position, cosine in zip(pool, cosines, strict=True):
+                found.append(
+                    (info, view.chunks[position], float(cosine), keyword.get(position, 0.0),
+                     dense_weight)
+                )  # fmt: skip
+        if not found:
+            return []
+        scores = _mixed_scores(
+            np.array([cosine for _, _, cosine, _, _ in found]) if mode != "bm25" else None,
+            np.array([keyword for _, _, _, keyword, _ in found]) if mode != "dense" else None,
+            np.array([weight for _, _, _, _, weight in found]),
+        )
+        ordered = sorted(range(len(found)), key=lambda i: (-scores[i], -found[i][2]))
         passages = []
-        for key in ordered[:top_k]:
-            info, chunk, similarity = found[key]
+        for i in ordered[:top_k]:
+            info, chunk, similarity, _, _ = found[i]
             passages.append(
                 Passage(
                     collection=info.name,
@@ -393,7 +395,7 @@ class RagIndex:
                     text=chunk.text,
                     context=chunk.context,
                     metadata=chunk.metadata,
-                    score=fused[key],
+                    score=float(scores[i]),
                     similarity=similarity,
                 )
             )
@@ -446,7 +448,7 @@ def dense_weight_for(query: str, embedder: Embedder) -> float:
 
 
 def _mixed_scores(
-    dense: np.ndarray | None, keyword: np.ndarray | None, dense_weight: float
+    dense: np.ndarray | None, keyword: np.ndarray | None, dense_weight: np.ndarray
 ) -> np.ndarray:
     """Cosine and BM25 as z-scores over the candidates, mixed by weight.
 

@@ -110,7 +110,10 @@ def read_file(path: Path, doc_id: str, origin: str, *, max_bytes: int) -> Source
             if suffix in HTML_SUFFIXES:
                 title, text = html_to_text(decoded)
             else:
-                title, text = _first_heading(decoded), decoded
+                title, text = (
+                    _first_heading(decoded, markdown=suffix in (".md", ".markdown")),
+                    decoded,
+                )
     except UnicodeDecodeError:
         return Skipped(doc_id, origin, "not UTF-8 text")
     except Exception as error:  # a broken PDF/DOCX must not stop the run
@@ -139,12 +142,10 @@ def _read_with_llamaindex(path: Path) -> tuple[str, str]:
     return _first_heading(text), text
 
 
-def _first_heading(text: str) -> str:
-    match = re.search(r"^#{1,3}\s+(.+)$", text, re.M)
-    if match:
-        return match.group(1).strip()
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return first[:120] if len(first) <= 120 else ""
+def _first_heading(text: str, *, markdown: bool = True) -> str:
+    from .chunking import document_title  # chunking imports this module
+
+    return document_title(text, markdown=markdown)
 
 
 def html_to_text(html: str, url: str | None = None) -> tuple[str, str]:
