@@ -435,7 +435,7 @@ class RagIndex:
 def dense_weight_for(query: str, embedder: Embedder) -> float:
     """How much the vector score counts against BM25 in hybrid search.
 
-    Measured on the shipped eval sets: each offline model carries its English weight (0.7 for
+    Measured on the shipped eval sets: each offline model carries its English weight (0.75 for
     the default pair, 0.8 for MiniLM alone). They read Hangul as bare jamo, so for Korean it is
     mostly keywords that find the passage, and the weight falls with the query's share of
     Hangul (by 0.45). A multilingual Ollama model: 0.7.
