@@ -10,7 +10,7 @@ forbidden namespace, 404, 400 for a log request that names no container).
 `FakeKubernetes()` starts with the incident scenarios (see `SCENARIOS`) loaded; tests can add
 objects, flip `openshift`, forbid namespaces, or `stall()` it to look slow.
 
-Also home of `LocalHTTPFake`, the small threaded HTTP server both this and the Slack fake use.
+Also home of `LocalHTTPFake`, the request/response shape both this and the Slack fake use.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ import copy
 import gzip
 import json
 import re
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from .http_fake import ThreadedHTTPFake
 
 # --- a threaded HTTP server on 127.0.0.1 ----------------------------------------------------
 
@@ -56,70 +57,35 @@ class FakeResponse:
         return cls(status, json.dumps(payload).encode(), "application/json", headers)
 
 
-class LocalHTTPFake:
-    """A real HTTP/1.0 server in a daemon thread; subclasses implement `handle`."""
+class LocalHTTPFake(ThreadedHTTPFake):
+    """A fake that records `FakeRequest`s; subclasses implement `handle`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.requests: list[FakeRequest] = []
-        self.stall_s = 0.0
-        self._server: ThreadingHTTPServer | None = None
-        self._lock = threading.RLock()
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> LocalHTTPFake:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                parsed = urllib.parse.urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                request = FakeRequest(
-                    self.command,
-                    parsed.path,
-                    dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)),
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length) if length else b"",
-                )
-                with fake._lock:
-                    fake.requests.append(request)
-                if fake.stall_s:
-                    time.sleep(fake.stall_s)
-                response = fake.handle(request)
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(response.body)))
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(response.body)
-
-            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
-            def log_message(self, *_args: Any) -> None:  # keep test output quiet
-                pass
-
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    __enter__ = start
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        parsed = urllib.parse.urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        request = FakeRequest(
+            handler.command,
+            parsed.path,
+            dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)),
+            {k.lower(): v for k, v in handler.headers.items()},
+            handler.rfile.read(length) if length else b"",
+        )
+        with self._lock:
+            self.requests.append(request)
+        if self.stall_s:
+            time.sleep(self.stall_s)
+        response = self.handle(request)
+        handler.send_response(response.status)
+        handler.send_header("Content-Type", response.content_type)
+        handler.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(response.body)
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         raise NotImplementedError

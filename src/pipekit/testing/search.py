@@ -11,72 +11,30 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from .http_fake import ThreadedHTTPFake
 
 log = logging.getLogger(__name__)
 
 Response = tuple[int, dict[str, str], bytes]
 
 
-class FakeHTTPService:
-    """A threaded HTTP server that records requests; subclasses implement `handle`."""
+class FakeHTTPService(ThreadedHTTPFake):
+    """A fake that records requests as dicts; subclasses implement `handle`."""
+
+    protocol_version = "HTTP/1.1"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._stall_s = 0.0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> FakeHTTPService:
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                service._dispatch(self)
-
-            def do_POST(self) -> None:  # noqa: N802
-                service._dispatch(self)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=type(self).__name__, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeHTTPService:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     def stall(self, seconds: float) -> None:
         """Wait this long before answering (0: answer at once)."""
-        self._stall_s = seconds
+        self.stall_s = seconds
 
     def requests_to(self, path: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -85,7 +43,7 @@ class FakeHTTPService:
     def handle(self, request: dict[str, Any]) -> Response:
         raise NotImplementedError
 
-    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
@@ -102,8 +60,8 @@ class FakeHTTPService:
         }
         with self._lock:
             self.requests.append(request)
-        if self._stall_s:
-            time.sleep(self._stall_s)
+        if self.stall_s:
+            time.sleep(self.stall_s)
         try:
             status, headers, payload = self.handle(request)
         except Exception:  # a bug in a fake must show up as a 500, not a hang
