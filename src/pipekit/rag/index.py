@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -84,6 +84,16 @@ class Passage:
     @property
     def url(self) -> str | None:
         return self.metadata.get("url")
+
+
+class _Candidate(NamedTuple):
+    """A chunk one search may return, with its raw scores (mixed once all are in)."""
+
+    info: CollectionInfo
+    chunk: StoredChunk
+    cosine: float
+    keyword: float  # BM25; 0 when only the vector search found it
+    dense_weight: float  # the vector share for this chunk's collection embedder
 
 
 @dataclass
@@ -338,7 +348,7 @@ class RagIndex:
         query_vectors: dict[str, np.ndarray] = {}
         # Every collection's candidates are scored together: z-scores taken per collection
         # would rank a weak collection's best chunk beside a strong one's best.
-        found: list[tuple[CollectionInfo, StoredChunk, float, float, float]] = []
+        found: list[_Candidate] = []
         for info in collections:
             view = views[info.name]
             if not view.chunks:
@@ -370,22 +380,21 @@ class RagIndex:
                 if query_vector is not None and len(view.vectors) and pool
                 else np.zeros(len(pool), np.float32)
             )
-            for position, cosine in zip(pool, cosines, strict=True):
-                found.append(
-                    (info, view.chunks[position], float(cosine), keyword.get(position, 0.0),
-                     dense_weight)
-                )  # fmt: skip
+            found += [
+                _Candidate(info, view.chunks[p], float(c), keyword.get(p, 0.0), dense_weight)
+                for p, c in zip(pool, cosines, strict=True)
+            ]
         if not found:
             return []
         scores = _mixed_scores(
-            np.array([cosine for _, _, cosine, _, _ in found]) if mode != "bm25" else None,
-            np.array([keyword for _, _, _, keyword, _ in found]) if mode != "dense" else None,
-            np.array([weight for _, _, _, _, weight in found]),
+            np.array([c.cosine for c in found]) if mode != "bm25" else None,
+            np.array([c.keyword for c in found]) if mode != "dense" else None,
+            np.array([c.dense_weight for c in found]),
         )
-        ordered = sorted(range(len(found)), key=lambda i: (-scores[i], -found[i][2]))
+        ordered = sorted(range(len(found)), key=lambda i: (-scores[i], -found[i].cosine))
         passages = []
         for i in ordered[:top_k]:
-            info, chunk, similarity, _, _ = found[i]
+            info, chunk, similarity = found[i].info, found[i].chunk, found[i].cosine
             passages.append(
                 Passage(
                     collection=info.name,
