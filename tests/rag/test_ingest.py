@@ -190,6 +190,29 @@ def test_a_weak_collections_best_passage_does_not_outrank_a_strong_match(index, 
         assert found[0].context == "Payment gateway"
 
 
+def test_words_run_together_in_file_names_are_found(index, tmp_path):
+    # Debian's FAQ and many runbook folders name files like this; the text never says "current".
+    faq = write_corpus(
+        tmp_path / "faq",
+        {"uptodate/howtocurrent.md": "Most people let apt fetch and install the newest packages.",
+         "uptodate/aptcacher.md": "A cache of fetched packages saves downloading them twice.",
+         "runbooks/crashloopbackoff.md": "Read the logs of the previous container first."},
+    )  # fmt: skip
+    ingest(index, faq)
+    for mode in ("bm25", "hybrid"):
+        top = search(index, "How can I keep my system current?", top_k=1, mode=mode)[0]
+        assert top.doc_id == "uptodate/howtocurrent.md", mode
+        top = search(index, "pod in a crash loop, backing off", top_k=1, mode=mode)[0]
+        assert top.doc_id == "runbooks/crashloopbackoff.md", mode
+
+
+def test_file_name_words_the_text_uses_are_not_split(tmp_path):
+    corpus = write_corpus(tmp_path, {"kubectl.md": "Run kubectl get pods."})
+    (document,) = read_sources([str(corpus)])
+    (chunk,) = chunk_document(document)
+    assert chunk.indexed_text.splitlines()[0] == "kubectl"
+
+
 def test_unknown_collection_names_the_shared_ones(index, corpus):
     ingest(index, corpus)
     with pytest.raises(CollectionError, match="no collection 'nope'.*docs"):

@@ -28,6 +28,7 @@ _UNDERLINE = re.compile(r"^([=\-~^+])\1{2,}\s*$")
 # Plain-text files (AsciiDoc manuals such as git's, reStructuredText) use `#` for shell
 # comments, not headings; everything else (Markdown, HTML, uploads) reads `#` as a heading.
 _PLAIN_TEXT_TYPES = {"txt", "text", "rst"}
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -47,12 +48,40 @@ def indexed_text(doc_id: str, context: str, text: str) -> str:
     """What is embedded and keyword-indexed: file path words, title and headings, text.
 
     File and folder names are often the best summary a document has (runbooks/oom-killed.md).
+    Names run together (howtocurrent.md, crashloopbackoff.md) also get their words spelt out.
     """
     where = _path_words(doc_id)
     title = context.split(" › ", 1)[0]
-    return "\n".join(
-        part for part in (where if where.lower() != title.lower() else "", context, text) if part
-    )
+    if where.lower() == title.lower():
+        where = ""
+    spelt = _spelt_out(where or title, text)
+    if spelt:
+        where = f"{where or title} ({spelt})" if where else f"({spelt})"
+    return "\n".join(part for part in (where, context, text) if part)
+
+
+def _spelt_out(name_words: str, text: str) -> str:
+    """Spell out run-together name words: uptodate howtocurrent → up to date, how to current.
+
+    A name word the text itself uses (kubectl) is a word already, and a split with a one-letter
+    piece (etcdbackup → etc d backup) is a guess, not words; both are left alone.
+    """
+    in_text = set(_WORD.findall(text.lower()))
+    spelt = []
+    for word in name_words.lower().split():
+        if len(word) < 5 or not word.isascii() or not word.isalpha() or word in in_text:
+            continue
+        parts = _english_words(word)
+        if len(parts) > 1 and all(len(part) > 1 for part in parts):
+            spelt.append(" ".join(parts))
+    return ", ".join(spelt)
+
+
+@lru_cache(maxsize=65536)
+def _english_words(word: str) -> tuple[str, ...]:
+    import wordninja
+
+    return tuple(wordninja.split(word))
 
 
 def splitter_for(chunk_size: int, chunk_overlap: int):

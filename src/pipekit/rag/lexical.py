@@ -75,7 +75,9 @@ class KeywordIndex:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self.size = len(texts)
-        self._bm25 = bm25s.BM25()
+        # k1 0.9, b 0.4: Anserini's defaults for short passages; on the shipped English sets
+        # they beat bm25s's 1.5 / 0.75 (recall@5 and MRR both, fused with vectors).
+        self._bm25 = bm25s.BM25(k1=0.9, b=0.4)
         tokenized = [tokenize(text) or [""] for text in texts]
         if self.size:
             self._bm25.index(tokenized, show_progress=False)
