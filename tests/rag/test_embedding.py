@@ -42,11 +42,22 @@ def test_empty_list_gives_no_vectors(embedder):
     assert embedder.embed_array([]).shape == (0, 384)
 
 
-def test_batching_and_length_sorting_keep_order_and_values(embedder):
-    texts = [("pods " * (i % 7 + 1)) + f"sentence number {i}" for i in range(70)]
-    together = embedder.embed_array(texts)
-    alone = np.array([embedder.embed_array([text])[0] for text in texts[::9]])
-    assert np.allclose(together[::9], alone, atol=1e-4)
+def test_a_texts_vector_does_not_depend_on_the_texts_embedded_with_it():
+    # A chunk embedded during an ingest must get the vector a query of the same words gets.
+    # bge-small's int8 graph scales activations over a whole batch, so it is run text by text.
+    from pipekit.rag.embedding import make_embedder
+
+    pair = make_embedder("local")
+    texts = [
+        "Run `oc rollout restart deployment/checkout -n shop` to replace every pod.",
+        "파드가 OOMKilled 상태로 종료되면 메모리 한도를 늘리세요.",
+        "The payment gateway timeout is 45 seconds, set in PAYMENT_TIMEOUT_S.",
+        "If you like neither System V nor systemd, you might like openrc or runit. " * 8,
+        "git rebase --onto main topic~3 topic",
+    ]
+    together = pair.embed_array(texts)
+    alone = np.array([pair.embed_array([text])[0] for text in texts])
+    assert np.array_equal(together, alone)
 
 
 def test_korean_and_blank_input_embed_without_error(embedder):
@@ -108,8 +119,7 @@ def test_default_pair_scores_the_mean_of_both_models_cosines():
     for model in (minilm, bge):
         assert model.dimension == 384
     expected = (cosine(minilm, *texts[:2]) + cosine(bge, *texts[:2])) / 2
-    # int8 models quantize each batch on its own range: batch mates move the values slightly.
-    assert float(vectors[0] @ vectors[1]) == pytest.approx(expected, abs=0.01)
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(expected, abs=1e-5)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3
 
 

@@ -35,7 +35,7 @@ MODEL_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2"
 # sentence-transformers runs MiniLM with max_seq_length 256 (sentence_bert_config.json);
 # the shipped tokenizer.json says 128, so it is overridden at load. Longer input is cut.
 MAX_TOKENS = 256
-BATCH_SIZE = 32
+OLLAMA_BATCH_SIZE = 32  # texts per /api/embed request
 
 
 @functools.cache  # resolved once: embed_array asks on every call
@@ -145,33 +145,27 @@ class LocalEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         loaded = _load(self.model, self._onnx_path or self.model.onnx_path(), self._threads)
         encodings = loaded.tokenizer.encode_batch(list(texts))
-        # Batch texts of similar length together: padding a short text to a long one's
-        # length costs as much as embedding the long one.
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        # One text per model run. On 2 cores that is the fastest (nothing padded: 19.7 chunks/s
+        # against 15.3 in length-sorted batches of 32 on git's manuals), and a text's vector no
+        # longer depends on the texts beside it: int8 dynamic quantization scales activations
+        # over the whole batch, padding included. Chunks are now embedded as the query is.
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), BATCH_SIZE):
-            batch = order[start : start + BATCH_SIZE]
-            out[batch] = _run(loaded, [encodings[i].ids for i in batch], self.model.pooling)
+        for row, encoding in enumerate(encodings):
+            out[row] = _run(loaded, encoding.ids, self.model.pooling)
         return out
 
 
-def _run(model: _Model, id_lists: list[list[int]], pooling: str) -> np.ndarray:
-    width = max(len(ids) for ids in id_lists)
-    ids = np.zeros((len(id_lists), width), dtype=np.int64)  # 0 is [PAD]
-    mask = np.zeros_like(ids)
-    for row, token_ids in enumerate(id_lists):
-        ids[row, : len(token_ids)] = token_ids
-        mask[row, : len(token_ids)] = 1
-    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+def _run(model: _Model, token_ids: list[int], pooling: str) -> np.ndarray:
+    ids = np.array([token_ids], dtype=np.int64)
+    feeds = {
+        "input_ids": ids,
+        "attention_mask": np.ones_like(ids),
+        "token_type_ids": np.zeros_like(ids),
+    }
     with model.lock:
-        hidden = model.session.run(None, feeds)[0]
-    if pooling == "cls":
-        pooled = hidden[:, 0]
-    else:
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return pooled / np.clip(norms, 1e-12, None)
+        hidden = model.session.run(None, feeds)[0][0]
+    pooled = hidden[0] if pooling == "cls" else hidden.mean(axis=0)
+    return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 class LocalPairEmbedder:
@@ -246,9 +240,9 @@ class OllamaEmbedder:
             return []
         vectors: list[list[float]] = []
         try:
-            for start in range(0, len(texts), BATCH_SIZE):
+            for start in range(0, len(texts), OLLAMA_BATCH_SIZE):
                 reply = self._client.embed(
-                    model=self.model, input=texts[start : start + BATCH_SIZE]
+                    model=self.model, input=texts[start : start + OLLAMA_BATCH_SIZE]
                 )
                 vectors.extend(list(vector) for vector in reply.embeddings)
         except Exception as error:  # ollama raises httpx and its own ResponseError
