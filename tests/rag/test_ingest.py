@@ -17,6 +17,7 @@ from pipekit.rag.embedding import get_local_embedder
 from pipekit.rag.index import RagIndex, parse_filters
 from pipekit.rag.lexical import tokenize
 from pipekit.rag.sources import SourceDocument, read_sources
+from pipekit.rag.store import StoreConfig, StoreError
 from tests.support.server import PIPEKIT
 
 DOCS = {
@@ -363,6 +364,16 @@ def test_ingest_command_prints_a_summary_and_lists_collections(tmp_path, corpus)
         text=True,
     )
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_ingest_into_a_milvus_server_that_is_down_names_it_and_records_nothing(tmp_path, corpus):
+    down = RagIndex(tmp_path / "data", StoreConfig(uri="http://127.0.0.1:9"))
+    try:
+        with pytest.raises(StoreError, match="Milvus server at http://127.0.0.1:9"):
+            ingest(down, corpus)
+        assert down.catalog.document_hashes("docs") == {}
+    finally:
+        down.close()
 
 
 def test_milvus_lite_file_held_by_another_process_gives_a_clear_error(tmp_path, corpus):

@@ -193,14 +193,18 @@ class RagIndex:
         # chunked here: embedding dominates, so reading and chunking come almost for free.
         splitter_for(chunk_size, chunk_overlap)  # imports LlamaIndex before the worker starts
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-ingest")
-        # Opening Milvus (Lite starts a server) takes most of a second: do it meanwhile too.
-        in_flight: Future | None = writer.submit(store.open, wait_s)
+        # Opening Milvus (Lite starts a server) takes most of a second: the first batch is
+        # read, chunked and embedded meanwhile, and waits for it only to write.
+        opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-open")
+        opened = opener.submit(store.open, wait_s)
+        opener.shutdown(wait=False)
+        in_flight: Future | None = None
 
         def submit(batch: list[tuple[SourceDocument, list[Chunk]]]) -> Future:
             if in_flight is not None:
                 in_flight.result()  # in order, and the first failure stops the run
             return writer.submit(
-                self._write_batch, info, store, embedder, batch, known, summary, wait_s
+                self._write_batch, info, store, opened, embedder, batch, known, summary, wait_s
             )
 
         try:
@@ -230,6 +234,7 @@ class RagIndex:
                 in_flight = submit(batch)
             if in_flight is not None:
                 in_flight.result()
+            opened.result()  # a run with nothing new still checks that the store is there
         finally:
             writer.shutdown(wait=True)
         if remove_missing:
@@ -247,6 +252,7 @@ class RagIndex:
         self,
         info: CollectionInfo,
         store: VectorStore,
+        opened: Future,
         embedder: Embedder,
         batch: list[tuple[SourceDocument, list[Chunk]]],
         known: dict[str, tuple[str, str]],
@@ -256,6 +262,7 @@ class RagIndex:
         all_chunks = [chunk for _, chunks in batch for chunk in chunks]
         hashes = [text_hash(embedder.model_name, c.indexed_text) for c in all_chunks]
         vectors = self.embed_cached(embedder, [c.indexed_text for c in all_chunks], hashes, summary)
+        opened.result()
         for document, _ in batch:
             self.catalog.mark_pending(info.name, document.doc_id, document.title, document.origin)
             if document.doc_id in known:
