@@ -56,7 +56,7 @@ def indexed_text(doc_id: str, context: str, text: str) -> str:
         where = ""
     spelt = _spelt_out(where or title, text)
     if spelt:
-        where = f"{where or title} ({spelt})" if where else f"({spelt})"
+        where = f"{where} ({spelt})" if where else f"({spelt})"
     return "\n".join(part for part in (where, context, text) if part)
 
 
