@@ -9,13 +9,14 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipekit.rag.catalog import PENDING, CollectionError
 from pipekit.rag.chunking import chunk_document
 from pipekit.rag.embedding import get_local_embedder
 from pipekit.rag.index import RagIndex, parse_filters
-from pipekit.rag.lexical import tokenize
+from pipekit.rag.lexical import KeywordIndex, best_positions, tokenize
 from pipekit.rag.sources import SourceDocument, read_sources
 from pipekit.rag.store import StoreConfig, StoreError
 from tests.support.server import PIPEKIT
@@ -250,6 +251,24 @@ def test_metadata_filters_limit_the_documents(index, corpus):
 def test_korean_tokens_match_across_particles():
     assert set(tokenize("파드가")) & set(tokenize("파드를 재시작"))
     assert "restart" in tokenize("Restarting pods") and "pod" in tokenize("pods")
+
+
+def test_keyword_scores_cover_every_chunk_not_only_the_best_few():
+    # Hybrid search mixes BM25 into every vector candidate; one outside BM25's best few used to
+    # count as matching no keyword at all.
+    texts = [
+        "ResourceQuota " * 3 + "scopes",
+        "ResourceQuota spec.hard",
+        "a quota per namespace",
+        "ResourceQuota caps what pods in a namespace request",
+        "scale the web deployment",
+    ]
+    keywords = KeywordIndex(texts)
+    scores = keywords.scores("ResourceQuota for a namespace")
+    assert list(best_positions(scores, 2)) == [3, 2]
+    assert scores[0] > scores[1] > 0 and scores[4] == 0  # outside the best two, still scored
+    only_some = np.array([0, 1, 1, 0, 1])
+    assert list(best_positions(keywords.scores("ResourceQuota", only_some), 5)) == [1]
 
 
 def test_chunks_carry_title_and_heading_and_respect_size():

@@ -35,7 +35,7 @@ from .chunking import (
     splitter_for,
 )
 from .embedding import Embedder, embedder_for
-from .lexical import KeywordIndex
+from .lexical import KeywordIndex, best_positions
 from .sources import SourceDocument, SourceItem
 from .store import LITE_IDLE_S, StoreConfig, VectorStore
 
@@ -368,8 +368,9 @@ class RagIndex:
                 query_vector = query_vectors[searcher.model_name]
             dense_weight = dense_weight_for(query, searcher) if mode == "hybrid" else 1.0
             allowed = _filter_mask(view.chunks, filters)
-            dense: dict[int, float] = {}
-            keyword: dict[int, float] = {}
+            dense: list[int] = []
+            keyword: list[int] = []
+            bm25 = np.zeros(len(view.chunks), np.float32)
             if query_vector is not None:
                 hits = self.vector_store(info).search(
                     query_vector, candidates * (4 if filters else 1)
@@ -377,18 +378,21 @@ class RagIndex:
                 positions = [view.positions[cid] for cid, _ in hits if cid in view.positions]
                 if allowed is not None:
                     positions = [p for p in positions if allowed[p]]
-                dense = dict.fromkeys(positions[:candidates], 0.0)
+                dense = positions[:candidates]
             if mode != "dense":
-                keyword = dict(view.keywords.search(query, candidates, allowed))
+                bm25 = view.keywords.scores(query, allowed)
+                keyword = [int(p) for p in best_positions(bm25, candidates)]
             pool = list(dict.fromkeys([*dense, *keyword]))
-            # Exact cosine for every candidate (BM25-only ones too), from the cached vectors.
+            # Both scores for every candidate, from the cached vectors and BM25's score of every
+            # chunk: a vector candidate outside BM25's best used to count as 0 keywords, which
+            # cost git-doc recall@5 0.937 → 0.911.
             cosines = (
                 view.vectors[pool] @ query_vector
                 if query_vector is not None and len(view.vectors) and pool
                 else np.zeros(len(pool), np.float32)
             )
             found += [
-                _Candidate(info, view.chunks[p], float(c), keyword.get(p, 0.0), dense_weight)
+                _Candidate(info, view.chunks[p], float(c), float(bm25[p]), dense_weight)
                 for p, c in zip(pool, cosines, strict=True)
             ]
         if not found:

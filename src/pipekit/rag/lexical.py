@@ -87,20 +87,19 @@ class KeywordIndex:
         self.document_count = len(by_document)
         self.document_frequency = Counter(t for tokens in by_document.values() for t in tokens)
 
-    def search(
-        self, query: str, k: int, allowed: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
-        """(position, score) of the best k texts; `allowed` is a 0/1 mask over positions."""
-        tokens = tokenize(query)
-        if not self.size or not tokens:
-            return []
-        k = min(k, self.size)
+    def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every text (0 where no query word occurs); `allowed`: a 0/1 mask."""
+        token_ids = self._bm25.get_tokens_ids(tokenize(query)) if self.size else []
+        if not token_ids:
+            return np.zeros(self.size, np.float32)
         mask = None if allowed is None else allowed.astype(np.float32)
-        positions, scores = self._bm25.retrieve(
-            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [
-            (int(position), float(score))
-            for position, score in zip(positions[0], scores[0], strict=True)
-            if score > 0
-        ]
+        return self._bm25.get_scores_from_ids(token_ids, weight_mask=mask).astype(np.float32)
+
+
+def best_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest positive scores, best first."""
+    k = min(k, int((scores > 0).sum()))
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
