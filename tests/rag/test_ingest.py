@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +23,7 @@ from pipekit.rag.index import RagIndex, parse_filters
 from pipekit.rag.lexical import KeywordIndex, best_positions, tokenize
 from pipekit.rag.sources import SourceDocument, read_sources
 from pipekit.rag.store import StoreConfig, StoreError
-from tests.support.server import PIPEKIT
+from tests.support.server import PIPEKIT, free_port
 
 DOCS = {
     "restart.md": "# Restarting a deployment\n\nRun "
@@ -393,6 +397,68 @@ def test_ingest_into_a_milvus_server_that_is_down_names_it_and_records_nothing(t
         assert down.catalog.document_hashes("docs") == {}
     finally:
         down.close()
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path) -> Iterator[str]:
+    """A Milvus gRPC endpoint on 127.0.0.1: Milvus Lite's standalone server speaks the protocol
+    pymilvus speaks to a Milvus cluster, so the `MILVUS_URI` code path runs unchanged."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "no Milvus"
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_milvus_server_by_uri_takes_ingests_from_two_processes_at_once(
+    tmp_path, corpus, milvus_server
+):
+    data = tmp_path / "data"
+    server = StoreConfig(uri=milvus_server, hnsw_m=8, hnsw_ef_construction=64, hnsw_ef=32)
+    serving = RagIndex(data, server)
+    try:
+        assert ingest(serving, corpus).added == 3
+        assert search(serving, "run three replicas", top_k=1)[0].doc_id == "scale.md"
+        # Unlike a Milvus Lite file, the server is not held by this process: `pipekit ingest`
+        # runs beside it, without waiting.
+        more = write_corpus(tmp_path / "more", {"drain.md": "# Draining\n\nCordon the node."})
+        command = [*PIPEKIT, "ingest", str(more), "-c", "more", "--data-dir", str(data),
+                   "--wait", "0", "--embedder", get_local_embedder().model_name]  # fmt: skip
+        run = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "MILVUS_URI": milvus_server},
+        )
+        assert run.returncode == 0, run.stderr
+        assert "more: 1 added" in run.stdout
+        assert search(serving, "cordon a node", "more", top_k=1)[0].doc_id == "drain.md"
+        assert not (data / "rag" / "milvus.db").exists()  # nothing went to a local file
+    finally:
+        serving.close()
+    reopened = RagIndex(data, server)  # vectors live in the server: nothing is embedded again
+    try:
+        rerun = ingest(reopened, corpus)
+        assert (rerun.unchanged, rerun.chunks_embedded) == (3, 0)
+        assert search(reopened, "메모리 한도", top_k=1)[0].doc_id == "ko/oom.md"
+    finally:
+        reopened.close()
 
 
 def test_milvus_lite_file_held_by_another_process_gives_a_clear_error(tmp_path, corpus):
