@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -22,8 +19,8 @@ from pipekit.rag.embedding import get_local_embedder
 from pipekit.rag.index import RagIndex, parse_filters
 from pipekit.rag.lexical import KeywordIndex, best_positions, tokenize
 from pipekit.rag.sources import SourceDocument, read_sources
-from pipekit.rag.store import StoreConfig, StoreError
-from tests.support.server import PIPEKIT, free_port
+from pipekit.rag.store import StoreConfig, StoreError, milvus_name
+from tests.support.server import PIPEKIT
 
 DOCS = {
     "restart.md": "# Restarting a deployment\n\nRun "
@@ -399,32 +396,6 @@ def test_ingest_into_a_milvus_server_that_is_down_names_it_and_records_nothing(t
         down.close()
 
 
-@pytest.fixture
-def milvus_server(tmp_path: Path) -> Iterator[str]:
-    """A Milvus gRPC endpoint on 127.0.0.1: Milvus Lite's standalone server speaks the protocol
-    pymilvus speaks to a Milvus cluster, so the `MILVUS_URI` code path runs unchanged."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "no Milvus"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def test_milvus_server_by_uri_takes_ingests_from_two_processes_at_once(
     tmp_path, corpus, milvus_server
 ):
@@ -438,7 +409,8 @@ def test_milvus_server_by_uri_takes_ingests_from_two_processes_at_once(
         # runs beside it, without waiting.
         more = write_corpus(tmp_path / "more", {"drain.md": "# Draining\n\nCordon the node."})
         command = [*PIPEKIT, "ingest", str(more), "-c", "more", "--data-dir", str(data),
-                   "--wait", "0", "--embedder", get_local_embedder().model_name]  # fmt: skip
+                   "--wait", "0", "--embedder", get_local_embedder().model_name,
+                   "--index-type", "ivf_flat"]  # fmt: skip
         run = subprocess.run(
             command,
             capture_output=True,
@@ -450,6 +422,8 @@ def test_milvus_server_by_uri_takes_ingests_from_two_processes_at_once(
         assert "more: 1 added" in run.stdout
         assert search(serving, "cordon a node", "more", top_k=1)[0].doc_id == "drain.md"
         assert not (data / "rag" / "milvus.db").exists()  # nothing went to a local file
+        assert milvus_index(milvus_server, "docs") == ("HNSW", {"M": "8", "efConstruction": "64"})
+        assert milvus_index(milvus_server, "more")[0] == "IVF_FLAT"
     finally:
         serving.close()
     reopened = RagIndex(data, server)  # vectors live in the server: nothing is embedded again
@@ -459,6 +433,42 @@ def test_milvus_server_by_uri_takes_ingests_from_two_processes_at_once(
         assert search(reopened, "메모리 한도", top_k=1)[0].doc_id == "ko/oom.md"
     finally:
         reopened.close()
+
+
+def milvus_index(uri: str, collection: str) -> tuple[str, dict[str, str]]:
+    """The index type and build parameters Milvus reports for a pipekit collection."""
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri=uri)
+    try:
+        name = milvus_name(collection)
+        described = client.describe_index(name, client.list_indexes(name)[0])
+    finally:
+        client.close()
+    params = described.get("params") or described  # nested or flat, by server version
+    params = {key: str(params[key]) for key in ("M", "efConstruction") if key in params}
+    return described["index_type"], params
+
+
+def test_index_settings_come_from_the_valve_else_the_environment(monkeypatch):
+    monkeypatch.setenv("MILVUS_INDEX_TYPE", "hnsw")
+    monkeypatch.setenv("MILVUS_HNSW_M", "32")
+    unset = StoreConfig.from_env(index_type="", hnsw_m=0, hnsw_ef_construction=0, hnsw_ef=0)
+    assert (unset.index_type, unset.hnsw_m, unset.hnsw_ef_construction) == ("HNSW", 32, 200)
+    assert StoreConfig.from_env(hnsw_m=8, index_type="FLAT").hnsw_m == 8
+    monkeypatch.setenv("MILVUS_HNSW_M", "lots")
+    with pytest.raises(ValueError, match="MILVUS_HNSW_M must be a whole number, not 'lots'"):
+        StoreConfig.from_env()
+    with pytest.raises(ValueError, match="Unknown Milvus index type 'DISKANN': use HNSW"):
+        StoreConfig(index_type="DISKANN")
+
+
+def test_ingest_refuses_an_index_type_it_cannot_build(tmp_path, corpus):
+    command = [*PIPEKIT, "ingest", str(corpus), "-c", "docs", "--data-dir", str(tmp_path),
+               "--index-type", "diskann"]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "invalid choice: 'DISKANN'" in run.stderr
+    assert "HNSW" in run.stderr and not (tmp_path / "rag").exists()
 
 
 def test_milvus_lite_file_held_by_another_process_gives_a_clear_error(tmp_path, corpus):

@@ -13,9 +13,10 @@ import pytest
 from pipekit.rag.embedding import get_local_embedder
 from pipekit.rag.index import RagIndex
 from pipekit.rag.sources import read_sources
+from pipekit.rag.uploads import chat_collection_name
 from pipekit.testing.fake_ollama import Reply
-from tests.rag.test_ingest import DOCS, write_corpus
-from tests.support.owui import answer_text, chat_body, events, send_turn
+from tests.rag.test_ingest import DOCS, milvus_index, write_corpus
+from tests.support.owui import USER, answer_text, chat_body, events, send_turn
 
 MODEL = "llama3.2:3b"
 OWUI_KEY = "sk-owui-test"
@@ -238,6 +239,27 @@ def test_one_users_upload_never_reaches_another_user(server, fake_ollama, open_w
     # Alice's next chat does not see the first chat's upload either.
     response = ask(server, "payment gateway timeout 45 seconds?", chat_id="chat-b")
     assert "45 seconds" not in "".join(model_prompts(fake_ollama)[2:]) + answer_text(response)
+
+
+def test_index_valves_shape_the_upload_collection_on_a_milvus_server(
+    server, fake_ollama, open_webui_files, milvus_server
+):
+    set_valves(
+        server,
+        collections="",
+        milvus_uri=milvus_server,
+        index_type="IVF_FLAT",
+        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
+        openwebui_api_key=OWUI_KEY,
+    )
+    fake_ollama.script(Reply(content="45 seconds [1]."))
+    response = ask(server, "payment gateway timeout?", files=[upload("file-alice")])
+    assert answer_text(response) == "45 seconds [1]."
+    assert "45 seconds" in model_prompts(fake_ollama)[-1]
+    uploads = chat_collection_name(USER["id"], "chat-1")
+    assert milvus_index(milvus_server, uploads)[0] == "IVF_FLAT"
+    answer = answer_text(ask(server, "payment gateway timeout?", chat_id="chat-2"))
+    assert "no collection to search: set the `collections` valve" in answer
 
 
 def test_attached_files_without_open_webui_valves_explain_what_to_set(server, fake_ollama):

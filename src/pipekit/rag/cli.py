@@ -13,7 +13,7 @@ from .catalog import CollectionError
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .embedding import EmbeddingError, make_embedder
 from .sources import SourceError, read_sources
-from .store import StoreConfig, StoreError
+from .store import INDEX_TYPES, StoreConfig, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Milvus server URI (default: $MILVUS_URI, else Milvus Lite).",
     )
     ingest.add_argument("--milvus-token", default="", help="Milvus token (default: $MILVUS_TOKEN).")
+    ingest.add_argument(
+        "--index-type", type=str.upper, choices=INDEX_TYPES, default=None,
+        help="Vector index of a new collection ($MILVUS_INDEX_TYPE, else HNSW); "
+        "an existing one keeps its own (change it with --rebuild).",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--hnsw-m", type=int, default=None, help="HNSW links per node ($MILVUS_HNSW_M, else 16)."
+    )
+    ingest.add_argument(
+        "--hnsw-ef-construction", type=int, default=None,
+        help="HNSW build breadth ($MILVUS_HNSW_EF_CONSTRUCTION, else 200).",
+    )  # fmt: skip
     ingest.add_argument(
         "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Tokens per chunk."
     )
@@ -81,7 +93,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from .index import RagIndex
 
-    store = StoreConfig.from_env(args.milvus_uri, args.milvus_token)
+    try:
+        store = StoreConfig.from_env(
+            args.milvus_uri,
+            args.milvus_token,
+            index_type=args.index_type,
+            hnsw_m=args.hnsw_m,
+            hnsw_ef_construction=args.hnsw_ef_construction,
+        )
+    except ValueError as error:
+        return _fail(str(error))
     try:
         index = RagIndex(args.data_dir, store)
     except Exception as error:

@@ -73,7 +73,20 @@ class RagPipe(BasePipe):
             description="Milvus server URI. Empty: $MILVUS_URI, else Milvus Lite in the data dir.",
         )
         milvus_token: str = Field("", description="Milvus token. Empty: $MILVUS_TOKEN.")
-        hnsw_ef: int = Field(64, ge=1, le=4096, description="HNSW search breadth (Milvus server).")
+        index_type: Literal["", "HNSW", "IVF_FLAT", "FLAT"] = Field(
+            "",
+            description="Vector index of collections created from now on (chat uploads; "
+            "`pipekit ingest --index-type` for shared ones). Empty: $MILVUS_INDEX_TYPE, else HNSW.",
+        )
+        hnsw_m: int = Field(
+            0, ge=0, le=2048, description="HNSW links per node, for new collections. 0: 16."
+        )
+        hnsw_ef_construction: int = Field(
+            0, ge=0, le=4096, description="HNSW build breadth, for new collections. 0: 200."
+        )
+        hnsw_ef: int = Field(
+            0, ge=0, le=4096, description="HNSW search breadth, for every search. 0: 64."
+        )
         rerank_model: str = Field(
             "",
             description="A chat model on the same server that reorders the best passages by "
@@ -110,7 +123,12 @@ class RagPipe(BasePipe):
 
     def index(self) -> RagIndex:
         store = StoreConfig.from_env(
-            self.valves.milvus_uri, self.valves.milvus_token, hnsw_ef=self.valves.hnsw_ef
+            self.valves.milvus_uri,
+            self.valves.milvus_token,
+            index_type=self.valves.index_type,
+            hnsw_m=self.valves.hnsw_m,
+            hnsw_ef_construction=self.valves.hnsw_ef_construction,
+            hnsw_ef=self.valves.hnsw_ef,
         )
         return shared_index(None, store)
 
@@ -130,6 +148,11 @@ class RagPipe(BasePipe):
         names = [name.strip() for name in self.valves.collections.split(",") if name.strip()]
         collections = index.readable_collections(names, request.user_id, request.chat_id)
         files = uploaded_files(request.files)
+        if not names and not files:
+            raise CollectionError(
+                "There is no collection to search: set the `collections` valve (e.g. docs) "
+                "or attach a file to the chat."
+            )
         if files:
             yield status(f"Reading {len(files)} attached file(s)")
             chat_collection = chat_collection_name(request.user_id, request.chat_id)
@@ -150,7 +173,8 @@ class RagPipe(BasePipe):
         if self.valves.condense_followups and _has_history(request.messages):
             yield status("Reading the conversation")
             question = self._condense(request.messages, question)
-        where = ", ".join(names) + (" and the attached files" if files else "")
+        searched = [", ".join(names)] if names else []
+        where = " and ".join([*searched, "the attached files"] if files else searched)
         yield status(f"Searching {where}…")
         reranking = bool(self.valves.rerank_model.strip())
         passages = index.search(

@@ -3,7 +3,7 @@
 Default: a Milvus Lite file in the data dir, embedded in this process. Milvus Lite lets one
 process at a time open a file, so the server lets go of it after a short idle time and
 `pipekit ingest` waits for it (and the other way round). With `MILVUS_URI` set to a Milvus
-server, the same HNSW parameters apply (Milvus Lite 3 builds HNSW with faiss).
+server, the same index settings apply (Milvus Lite 3 builds HNSW with faiss).
 """
 
 from __future__ import annotations
@@ -34,8 +34,20 @@ class StoreError(RuntimeError):
     """Milvus is down, busy or refused: the message names it and says what to do."""
 
 
+# Vector index types a collection can be built with, on Milvus Lite and a Milvus server alike.
+INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT")
+IVF_NLIST = 128  # IVF_FLAT clusters; a search probes IVF_NPROBE of them
+IVF_NPROBE = 16
+
+
 @dataclass(frozen=True)
 class StoreConfig:
+    """Where vectors live and how a new collection is indexed.
+
+    The index type, M and efConstruction are fixed when a collection is created (re-index with
+    `--rebuild` to change them); ef applies to every search.
+    """
+
     uri: str = ""  # empty: Milvus Lite in the data dir
     token: str = ""
     index_type: str = "HNSW"
@@ -43,13 +55,52 @@ class StoreConfig:
     hnsw_ef_construction: int = 200
     hnsw_ef: int = 64
 
+    def __post_init__(self) -> None:
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(
+                f"Unknown Milvus index type {self.index_type!r}: use {', '.join(INDEX_TYPES)}."
+            )
+        for name in ("hnsw_m", "hnsw_ef_construction", "hnsw_ef"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}.")
+
     @classmethod
     def from_env(cls, uri: str = "", token: str = "", **index: Any) -> StoreConfig:
+        """Empty, 0 or None arguments fall back to $MILVUS_URI, $MILVUS_TOKEN,
+        $MILVUS_INDEX_TYPE, $MILVUS_HNSW_M, $MILVUS_HNSW_EF_CONSTRUCTION and $MILVUS_HNSW_EF."""
+        defaults = cls()
+        settings: dict[str, Any] = {}
+        for name in ("index_type", "hnsw_m", "hnsw_ef_construction", "hnsw_ef"):
+            value = index.get(name)
+            if value in (None, "", 0):  # 0: a valve left unset
+                value = os.getenv(f"MILVUS_{name.upper()}", "").strip() or getattr(defaults, name)
+            try:
+                settings[name] = value.upper() if name == "index_type" else int(value)
+            except ValueError:
+                raise ValueError(
+                    f"MILVUS_{name.upper()} must be a whole number, not {value!r}."
+                ) from None
         return cls(
             uri=uri or os.getenv("MILVUS_URI", ""),
             token=token or os.getenv("MILVUS_TOKEN", ""),
-            **index,
+            **settings,
         )
+
+    def index_params(self) -> dict[str, Any]:
+        """Build parameters of a new collection's vector index."""
+        if self.index_type == "HNSW":
+            return {"M": self.hnsw_m, "efConstruction": self.hnsw_ef_construction}
+        if self.index_type == "IVF_FLAT":
+            return {"nlist": IVF_NLIST}
+        return {}
+
+    def search_params(self, k: int) -> dict[str, Any]:
+        """Search parameters for the k nearest (HNSW needs ef ≥ k)."""
+        if self.index_type == "HNSW":
+            return {"ef": max(self.hnsw_ef, k)}
+        if self.index_type == "IVF_FLAT":
+            return {"nprobe": IVF_NPROBE}
+        return {}
 
     def resolved_uri(self, data_dir: Path) -> str:
         return self.uri or str(data_dir / "rag" / LITE_FILE)
@@ -113,9 +164,9 @@ class VectorStore:
         options["index_config"] = {
             "index_type": self.config.index_type,
             "metric_type": "COSINE",
-            "params": {"M": self.config.hnsw_m, "efConstruction": self.config.hnsw_ef_construction},
+            "params": self.config.index_params(),
         }
-        options["search_config"] = {"ef": self.config.hnsw_ef}
+        options["search_config"] = self.config.search_params(1)
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait_s
@@ -204,10 +255,7 @@ class VectorStore:
                     data=[[float(x) for x in vector]],
                     limit=k,
                     output_fields=[],
-                    search_params={
-                        "metric_type": "COSINE",
-                        "params": {"ef": max(self.config.hnsw_ef, k)},
-                    },
+                    search_params={"metric_type": "COSINE", "params": self.config.search_params(k)},
                 )
             except Exception as error:
                 raise StoreError(f"Milvus search in {self.collection!r} failed: {error}") from error
