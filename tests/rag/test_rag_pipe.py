@@ -205,16 +205,22 @@ def test_rerank_model_reorders_the_passages_before_the_answer(server, fake_ollam
     assert "Reranking" in " ".join(e["data"]["description"] for e in events(response, "status"))
 
 
+def read_uploads_from(open_webui_files, server, **valves) -> None:
+    """Point the pipe at the fake Open WebUI for attached files (and set other valves)."""
+    set_valves(
+        server,
+        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
+        openwebui_api_key=OWUI_KEY,
+        **valves,
+    )
+
+
 def upload(file_id: str) -> dict:
     return {"type": "file", "id": file_id, "name": UPLOADS[file_id][0]}
 
 
 def test_attached_file_is_read_from_open_webui_and_cited(server, fake_ollama, open_webui_files):
-    set_valves(
-        server,
-        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
-        openwebui_api_key=OWUI_KEY,
-    )
+    read_uploads_from(open_webui_files, server)
     fake_ollama.script(Reply(content="45 seconds [1]."))
     response = ask(server, "What is the payment gateway timeout?", files=[upload("file-alice")])
     assert answer_text(response) == "45 seconds [1]."
@@ -224,11 +230,7 @@ def test_attached_file_is_read_from_open_webui_and_cited(server, fake_ollama, op
 
 
 def test_one_users_upload_never_reaches_another_user(server, fake_ollama, open_webui_files):
-    set_valves(
-        server,
-        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
-        openwebui_api_key=OWUI_KEY,
-    )
+    read_uploads_from(open_webui_files, server)
     fake_ollama.script(Reply(content="alice"), Reply(content="bob"), Reply(content="later"))
     ask(server, "payment gateway timeout?", files=[upload("file-alice")], chat_id="chat-a")
     bob = {"id": "user-b", "name": "Bob", "email": "bob@example.com", "role": "user"}
@@ -244,13 +246,8 @@ def test_one_users_upload_never_reaches_another_user(server, fake_ollama, open_w
 def test_index_valves_shape_the_upload_collection_on_a_milvus_server(
     server, fake_ollama, open_webui_files, milvus_server
 ):
-    set_valves(
-        server,
-        collections="",
-        milvus_uri=milvus_server,
-        index_type="IVF_FLAT",
-        openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
-        openwebui_api_key=OWUI_KEY,
+    read_uploads_from(
+        open_webui_files, server, collections="", milvus_uri=milvus_server, index_type="IVF_FLAT"
     )
     fake_ollama.script(Reply(content="45 seconds [1]."))
     response = ask(server, "payment gateway timeout?", files=[upload("file-alice")])
