@@ -311,3 +311,35 @@ def test_every_pipekit_setting_in_the_config_map_is_read_by_pipekit(read_only):
     unread = [key for key in config["data"] if key.startswith("PIPEKIT_") and key not in source]
     assert unread == []
     assert config["data"]["PIPEKIT_EMBEDDER"].startswith("ollama:")
+
+
+def test_docs_crawl_job_ingests_a_site_into_pipekits_data_on_pipekits_node(read_only):
+    (cron,) = objects(read_only, "CronJob").values()
+    assert cron["spec"]["suspend"] is True  # runs once pointed at a site
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"  # one crawl at a time
+    spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    # Kubernetes expands $(NAME) in args from the container's env: so does this test.
+    args = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg) for arg in container["args"]]
+    parsed = build_parser().parse_args(args)
+    assert args[0] == "ingest" and parsed.sources == [env["DOCS_URL"]]
+    assert parsed.collection == env["DOCS_COLLECTION"] and parsed.depth >= 1
+    assert parsed.wait >= 300  # outlasts the server's hold on a Milvus Lite file
+    # pipekit's own volume and settings, as the server reads them.
+    server = pod_spec(objects(read_only, "Deployment")["pipekit"])
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"]
+              if "persistentVolumeClaim" in v}  # fmt: skip
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert claims[mounts["/data"]] == "pipekit-data" and env["PIPEKIT_DATA_DIR"] == "/data"
+    assert container["envFrom"] == server["containers"][0]["envFrom"]
+    # A ReadWriteOnce volume: the job must land on the node that has it mounted.
+    (term,) = spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    server_labels = objects(read_only, "Deployment")["pipekit"]["spec"]["template"]["metadata"]
+    assert term["labelSelector"]["matchLabels"].items() <= server_labels["labels"].items()
+    security = container["securityContext"]
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert spec["automountServiceAccountToken"] is False
