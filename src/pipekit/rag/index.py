@@ -34,7 +34,7 @@ from .chunking import (
     indexed_text,
     splitter_for,
 )
-from .embedding import Embedder, embedder_for
+from .embedding import Embedder, embedder_for, hangul_share
 from .lexical import KeywordIndex, best_positions
 from .sources import SourceDocument, SourceItem
 from .store import LITE_IDLE_S, StoreConfig, VectorStore
@@ -364,7 +364,7 @@ class RagIndex:
             query_vector = None
             if mode != "bm25":
                 if searcher.model_name not in query_vectors:
-                    query_vectors[searcher.model_name] = searcher.embed_array([query])[0]
+                    query_vectors[searcher.model_name] = searcher.embed_query(query)
                 query_vector = query_vectors[searcher.model_name]
             dense_weight = dense_weight_for(query, searcher) if mode == "hybrid" else 1.0
             allowed = _filter_mask(view.chunks, filters)
@@ -455,16 +455,12 @@ class RagIndex:
 def dense_weight_for(query: str, embedder: Embedder) -> float:
     """How much the vector score counts against BM25 in hybrid search.
 
-    Measured on the shipped eval sets: each offline model carries its English weight (0.75 for
-    the default pair, 0.8 for MiniLM alone). They read Hangul as bare jamo, so for Korean it is
-    mostly keywords that find the passage, and the weight falls with the query's share of
-    Hangul (by 0.45). A multilingual Ollama model: 0.7.
+    Measured on the shipped eval sets: each embedder carries its English weight (0.75 for the
+    offline `local` models together, 0.8 for MiniLM alone, 0.7 for an Ollama model) and how far
+    it falls for an all-Hangul question: 0.45 for the English-only offline models (they read
+    Korean as [UNK]s, so BM25 carries it), 0.15 for `local` (USE reads Korean), 0 for the rest.
     """
-    if getattr(embedder, "multilingual", False):
-        return 0.7
-    letters = [ch for ch in query if ch.isalpha()]
-    hangul = sum(1 for ch in letters if "\uac00" <= ch <= "\ud7a3") / max(len(letters), 1)
-    return getattr(embedder, "dense_weight", 0.8) - 0.45 * hangul
+    return embedder.dense_weight - embedder.korean_dense_drop * hangul_share(query)
 
 
 def _mixed_scores(

@@ -64,9 +64,9 @@ class RagPipe(BasePipe):
         embedder: str = Field(
             default_factory=default_embedder,
             description="Must match the collection ($PIPEKIT_EMBEDDER, else `local`): `local` "
-            "(offline MiniLM + bge-small, "
-            "English; follows a collection indexed with one of them alone) or `ollama:MODEL` "
-            "(e.g. ollama:bge-m3 for Korean).",
+            "(offline MiniLM + bge-small for English, USE multilingual for Korean; follows a "
+            "collection indexed with another offline model) or `ollama:MODEL` (e.g. "
+            "ollama:bge-m3).",
         )
         milvus_uri: str = Field(
             "",
