@@ -42,7 +42,9 @@ from .store import LITE_IDLE_S, StoreConfig, VectorStore
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
-_EMBED_BATCH = 256
+# Chunks per batch. Batch k+1 is embedded while batch k is written, so the write of the last
+# batch is all that is not hidden behind embedding: small batches keep that tail short.
+_EMBED_BATCH = 64
 
 
 @dataclass
@@ -189,23 +191,26 @@ class RagIndex:
         origins: set[str] = set()
         batch: list[tuple[SourceDocument, list[Chunk]]] = []
         batch_chunks = 0
-        # One batch is embedded and written on a worker thread while the next is read and
-        # chunked here: embedding dominates, so reading and chunking come almost for free.
-        splitter_for(chunk_size, chunk_overlap)  # imports LlamaIndex before the worker starts
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-ingest")
+        # A pipeline of three: this thread reads and chunks, one worker embeds, one writes
+        # (Milvus and the catalog) what was embedded before. Embedding dominates; the rest
+        # runs beside it on the other core.
+        splitter_for(chunk_size, chunk_overlap)  # imports LlamaIndex before the workers start
+        embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-embed")
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-write")
         # Opening Milvus (Lite starts a server) takes most of a second: the first batch is
         # read, chunked and embedded meanwhile, and waits for it only to write.
         opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipekit-open")
         opened = opener.submit(store.open, wait_s)
         opener.shutdown(wait=False)
-        in_flight: Future | None = None
+        in_flight: list[Future] = []  # writes not yet finished, oldest first
+        failed = threading.Event()  # after one batch fails, later ones are not written
 
-        def submit(batch: list[tuple[SourceDocument, list[Chunk]]]) -> Future:
-            if in_flight is not None:
-                in_flight.result()  # in order, and the first failure stops the run
-            return writer.submit(
-                self._write_batch, info, store, opened, embedder, batch, known, summary, wait_s
-            )
+        def submit(batch: list[tuple[SourceDocument, list[Chunk]]]) -> None:
+            while len(in_flight) >= 2 or (in_flight and in_flight[0].done()):
+                in_flight.pop(0).result()  # in order, and the first failure stops the run
+            vectors = embedding.submit(self._embed_batch, embedder, batch, summary)
+            write = (info, store, opened, vectors, batch, known, summary, wait_s, failed)
+            in_flight.append(writer.submit(self._write_batch, *write))
 
         try:
             for item in items:
@@ -228,15 +233,20 @@ class RagIndex:
                 batch.append((item, chunks))
                 batch_chunks += len(chunks)
                 if batch_chunks >= _EMBED_BATCH:
-                    in_flight = submit(batch)
+                    submit(batch)
                     batch, batch_chunks = [], 0
             if batch:
-                in_flight = submit(batch)
-            if in_flight is not None:
-                in_flight.result()
+                submit(batch)
+            while in_flight:
+                in_flight.pop(0).result()
             opened.result()  # a run with nothing new still checks that the store is there
+        except BaseException:
+            failed.set()
+            raise
         finally:
-            writer.shutdown(wait=True)
+            # After a failure, batches still queued are dropped, not embedded for nothing.
+            embedding.shutdown(wait=True, cancel_futures=failed.is_set())
+            writer.shutdown(wait=True, cancel_futures=failed.is_set())
         if remove_missing:
             for doc_id, (_, origin) in known.items():
                 if doc_id not in seen and origin in origins:
@@ -248,21 +258,52 @@ class RagIndex:
         summary.seconds = time.monotonic() - started
         return summary
 
+    def _embed_batch(
+        self,
+        embedder: Embedder,
+        batch: list[tuple[SourceDocument, list[Chunk]]],
+        summary: IngestSummary,
+    ) -> tuple[np.ndarray, list[str]]:
+        """The batch's vectors and their text hashes, in chunk order."""
+        all_chunks = [chunk for _, chunks in batch for chunk in chunks]
+        hashes = [text_hash(embedder.model_name, c.indexed_text) for c in all_chunks]
+        vectors = self.embed_cached(embedder, [c.indexed_text for c in all_chunks], hashes, summary)
+        return vectors, hashes
+
     def _write_batch(
         self,
         info: CollectionInfo,
         store: VectorStore,
         opened: Future,
-        embedder: Embedder,
+        embedded: Future,
+        batch: list[tuple[SourceDocument, list[Chunk]]],
+        known: dict[str, tuple[str, str]],
+        summary: IngestSummary,
+        wait_s: float,
+        failed: threading.Event,
+    ) -> None:
+        try:
+            if failed.is_set():
+                raise RuntimeError("an earlier batch failed")  # never written out of order
+            vectors, hashes = embedded.result()
+            opened.result()
+            self._write_embedded(info, store, vectors, hashes, batch, known, summary, wait_s)
+        except BaseException:
+            failed.set()
+            raise
+
+    def _write_embedded(
+        self,
+        info: CollectionInfo,
+        store: VectorStore,
+        vectors: np.ndarray,
+        hashes: list[str],
         batch: list[tuple[SourceDocument, list[Chunk]]],
         known: dict[str, tuple[str, str]],
         summary: IngestSummary,
         wait_s: float,
     ) -> None:
         all_chunks = [chunk for _, chunks in batch for chunk in chunks]
-        hashes = [text_hash(embedder.model_name, c.indexed_text) for c in all_chunks]
-        vectors = self.embed_cached(embedder, [c.indexed_text for c in all_chunks], hashes, summary)
-        opened.result()
         for document, _ in batch:
             self.catalog.mark_pending(info.name, document.doc_id, document.title, document.origin)
             if document.doc_id in known:
