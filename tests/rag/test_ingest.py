@@ -15,7 +15,7 @@ import pytest
 
 from pipekit.rag.catalog import PENDING, CollectionError
 from pipekit.rag.chunking import chunk_document
-from pipekit.rag.embedding import get_local_embedder
+from pipekit.rag.embedding import EmbeddingError, get_local_embedder
 from pipekit.rag.index import RagIndex, parse_filters
 from pipekit.rag.lexical import KeywordIndex, best_positions, tokenize
 from pipekit.rag.sources import SourceDocument, read_sources
@@ -119,6 +119,37 @@ def test_run_killed_half_way_is_completed_by_the_next(index, corpus):
     assert summary.updated == 1
     assert index.catalog.document_hashes("docs")["scale.md"][0] != PENDING
     assert search(index, "run three replicas", top_k=1)[0].doc_id == "scale.md"
+
+
+class FailingOnCall:
+    """The offline embedder, except that call number `fail_on` raises (Ollama going away)."""
+
+    def __init__(self, fail_on: int) -> None:
+        self.inner = get_local_embedder()
+        self.model_name, self.dimension = self.inner.model_name, self.inner.dimension
+        self.calls, self.fail_on = 0, fail_on
+
+    def embed_array(self, texts):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise EmbeddingError("Ollama at http://127.0.0.1:9 did not embed")
+        return self.inner.embed_array(texts)
+
+
+def test_an_embedding_failure_mid_run_stops_it_and_the_next_run_completes_it(index, tmp_path):
+    # 200 one-chunk notes: batches of 64, so the second batch fails while others queue.
+    notes = {
+        f"note-{i:03d}.md": f"Service {i} restarts with oc rollout restart." for i in range(200)
+    }
+    corpus = write_corpus(tmp_path / "notes", notes)
+    with pytest.raises(EmbeddingError, match="did not embed"):
+        index.ingest("docs", read_sources([str(corpus)], delay_s=0), FailingOnCall(fail_on=2))
+    recorded = index.catalog.document_hashes("docs")
+    assert len(recorded) == 64 and PENDING not in {digest for digest, _ in recorded.values()}
+    summary = ingest(index, corpus)
+    assert (summary.added, summary.unchanged, summary.chunks_embedded) == (136, 64, 136)
+    assert index.catalog.counts("docs") == (200, 200)
+    assert search(index, "Service 199 restarts", top_k=1)[0].doc_id == "note-199.md"
 
 
 def test_unreadable_files_are_skipped_with_reasons_and_keep_their_old_content(index, corpus):
