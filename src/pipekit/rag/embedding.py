@@ -192,7 +192,7 @@ class UseEmbedder:
     dimension = 512
     multilingual = True
     model_name = f"local:{USE_MODEL_NAME}"
-    dense_weight = 0.6  # measured on the Korean and cross-lingual sets (ko-ops, faq-ko)
+    dense_weight = 0.6  # what `local` gives an all-Korean question (measured there)
     korean_dense_drop = 0.0
 
     def embed(self, texts: list[str]) -> list[list[float]]:

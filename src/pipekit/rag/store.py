@@ -95,12 +95,10 @@ class StoreConfig:
         return {}
 
     def search_params(self, k: int) -> dict[str, Any]:
-        """Search parameters for the k nearest (HNSW needs ef ≥ k)."""
-        if self.index_type == "HNSW":
-            return {"ef": max(self.hnsw_ef, k)}
-        if self.index_type == "IVF_FLAT":
-            return {"nprobe": IVF_NPROBE}
-        return {}
+        """Search parameters for the k nearest: both HNSW's ef (at least k) and IVF's nprobe,
+        since a collection keeps the index it was created with whatever this config says;
+        each index reads its own and FLAT none."""
+        return {"ef": max(self.hnsw_ef, k), "nprobe": IVF_NPROBE}
 
     def resolved_uri(self, data_dir: Path) -> str:
         return self.uri or str(data_dir / "rag" / LITE_FILE)
