@@ -282,49 +282,40 @@ class RagIndex:
         wait_s: float,
         failed: threading.Event,
     ) -> None:
+        if failed.is_set():
+            raise RuntimeError("an earlier batch failed")  # never written out of order
         try:
-            if failed.is_set():
-                raise RuntimeError("an earlier batch failed")  # never written out of order
             vectors, hashes = embedded.result()
             opened.result()
-            self._write_embedded(info, store, vectors, hashes, batch, known, summary, wait_s)
+            all_chunks = [chunk for _, chunks in batch for chunk in chunks]
+            for document, _ in batch:
+                self.catalog.mark_pending(
+                    info.name, document.doc_id, document.title, document.origin
+                )
+                if document.doc_id in known:
+                    store.delete_document(document.doc_id, wait_s)
+            rows = [
+                {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text} for c in all_chunks
+            ]
+            if rows:
+                store.add(rows, vectors, wait_s)
+            offset = 0
+            for document, chunks in batch:
+                self.catalog.replace_document(
+                    info.name,
+                    doc_id=document.doc_id,
+                    content_hash=document.content_hash,
+                    title=document.title,
+                    origin=document.origin,
+                    metadata=document.metadata,
+                    chunks=chunks,
+                    text_hashes=hashes[offset : offset + len(chunks)],
+                )
+                offset += len(chunks)
+            summary.chunks_written += len(all_chunks)
         except BaseException:
             failed.set()
             raise
-
-    def _write_embedded(
-        self,
-        info: CollectionInfo,
-        store: VectorStore,
-        vectors: np.ndarray,
-        hashes: list[str],
-        batch: list[tuple[SourceDocument, list[Chunk]]],
-        known: dict[str, tuple[str, str]],
-        summary: IngestSummary,
-        wait_s: float,
-    ) -> None:
-        all_chunks = [chunk for _, chunks in batch for chunk in chunks]
-        for document, _ in batch:
-            self.catalog.mark_pending(info.name, document.doc_id, document.title, document.origin)
-            if document.doc_id in known:
-                store.delete_document(document.doc_id, wait_s)
-        rows = [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text} for c in all_chunks]
-        if rows:
-            store.add(rows, vectors, wait_s)
-        offset = 0
-        for document, chunks in batch:
-            self.catalog.replace_document(
-                info.name,
-                doc_id=document.doc_id,
-                content_hash=document.content_hash,
-                title=document.title,
-                origin=document.origin,
-                metadata=document.metadata,
-                chunks=chunks,
-                text_hashes=hashes[offset : offset + len(chunks)],
-            )
-            offset += len(chunks)
-        summary.chunks_written += len(all_chunks)
 
     def embed_cached(
         self,
