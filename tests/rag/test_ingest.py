@@ -280,9 +280,25 @@ def test_metadata_filters_limit_the_documents(index, corpus):
         parse_filters("just-a-word")
 
 
-def test_korean_tokens_match_across_particles():
-    assert set(tokenize("파드가")) & set(tokenize("파드를 재시작"))
+def test_korean_tokens_match_across_particles_and_endings():
+    assert "파드" in tokenize("파드가") and "파드" in tokenize("파드를 재시작")
+    # A word the analyser cuts into pieces (파 + 드 + 를) is joined back as written.
+    assert "재시작" in tokenize("재시작했다") and "재시작" in tokenize("재시작을 반복해요")
+    assert tokenize("싶어요") == []  # endings alone are no keyword
     assert "restart" in tokenize("Restarting pods") and "pod" in tokenize("pods")
+
+
+def test_korean_question_finds_the_passage_whose_words_differ_only_in_endings():
+    passages = [
+        "노드의 디스크 사용량이 85%를 넘으면 kubelet이 파드를 축출합니다.",
+        "데이터베이스 연결 풀이 고갈되면 애플리케이션이 연결을 기다립니다.",
+        "디플로이먼트를 이전 리비전으로 롤백하려면 rollout undo를 씁니다.",
+    ]
+    keywords = KeywordIndex(passages)
+    # Not one word of the question appears as written in the first passage.
+    scores = keywords.scores("디스크가 꽉 차서 파드가 축출됐어요")
+    assert list(best_positions(scores, 1)) == [0]
+    assert list(best_positions(keywords.scores("롤백은 어떻게 하나요?"), 3)) == [2]
 
 
 def test_keyword_scores_cover_every_chunk_not_only_the_best_few():

@@ -150,12 +150,15 @@ def _reranker(args: argparse.Namespace):
 
 
 def _warm_imports(chunk_size: int) -> None:
-    """Import LlamaIndex and pymilvus before timing: seconds a process pays once, not per chunk."""
+    """Load LlamaIndex, pymilvus and the Korean analyser before timing: seconds a process pays
+    once, not per chunk or per question."""
     import llama_index.vector_stores.milvus  # noqa: F401
 
     from pipekit.rag.chunking import DEFAULT_CHUNK_OVERLAP, splitter_for
+    from pipekit.rag.lexical import tokenize
 
     splitter_for(chunk_size, DEFAULT_CHUNK_OVERLAP)
+    tokenize("형태소 분석기")
 
 
 def _recall(ranks: list[int | None], k: int) -> float:

@@ -1,9 +1,11 @@
 """BM25 keyword search with a tokenizer that treats Korean as Korean.
 
-Korean writes particles and endings onto the word ("파드가", "파드를", "파드의" are all "파드"),
-so whole-word tokens rarely match between a question and a passage. Each Hangul run is
-indexed as the word plus its character bigrams: "재시작했다" and "재시작" share "재시", "시작",
-which is the standard way to search Korean without a morphological analyser. Latin words are
+Korean writes particles and endings onto the word ("파드가", "파드를", "파드의" are all "파드";
+"재시작했다" is "재시작" + "하" + endings), so whole-word tokens rarely match between a
+question and a passage. Each Hangul word is cut into morphemes by Kiwi (kiwipiepy, a Korean
+morphological analyser whose model ships in a package) and indexed by its content morphemes:
+nouns, numerals, roots, verb and adjective stems. On the Korean Debian FAQ that lifted BM25's
+recall@5 from 0.54 (character bigrams, the usual analyser-free way) to 0.67. Latin words are
 lower-cased, Snowball-stemmed (PyStemmer) and stripped of stop words. Scoring: bm25s.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -26,11 +29,14 @@ _STOP_WORDS = frozenset(
     "a an and are as at be by can do does for from how i if in is it of on or so that the "
     "this to was what when where which who why will with you your my me we our".split()
 )
-# Particles that most often end a Korean word; dropped to give the bare noun as a token too.
-_PARTICLES = (
-    "으로는", "에서는", "에게서", "으로", "에서", "에게", "까지", "부터", "처럼", "보다",
-    "은", "는", "이", "가", "을", "를", "의", "에", "와", "과", "도", "로", "만",
-)  # fmt: skip
+# Kiwi's part-of-speech tags of the morphemes that carry meaning: general and proper nouns,
+# bound nouns, numerals, pronouns, roots, Chinese characters and numbers, verb and adjective
+# stems. Particles and endings, what differs between "파드가" and "파드를", are left out.
+_CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "XR", "SH", "SN", "VV", "VA"})
+# Morphemes that join into a compound as written: a noun prefix (재-) and the nouns above.
+_COMPOUND_TAGS = frozenset({"XPN", "NNG", "NNP", "NNB", "NR", "NP", "XR", "SH", "SN"})
+_KIWI: list = []  # the analyser, loaded on the first Korean word (about 0.6 s, 300 MB)
+_KIWI_LOCK = threading.Lock()
 
 
 def tokenize(text: str) -> list[str]:
@@ -45,14 +51,35 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-def _korean_tokens(word: str) -> list[str]:
-    tokens = [word]
-    for particle in _PARTICLES:
-        if word.endswith(particle) and len(word) > len(particle) + 1:
-            tokens.append(word[: -len(particle)])
-            break
-    tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
-    return tokens
+@lru_cache(maxsize=262144)
+def _korean_tokens(word: str) -> tuple[str, ...]:
+    """A Hangul word's content morphemes, and its compound as written:
+    "재시작했다" → ("시작", "재시작"), "파드를" → ("파드",).
+
+    A word the analyser does not know may come out in pieces ("파드를" → 파 + 드 + 를); the
+    compound puts them back together, so it still matches "파드가". One word at a time, not
+    whole sentences: a corpus repeats its words, so the cache answers most of them (a
+    collection's keyword index builds in seconds, not a minute), and on the Korean FAQ it
+    ranks as well as analysing sentences.
+    """
+    with _KIWI_LOCK:
+        if not _KIWI:
+            from kiwipiepy import Kiwi
+
+            # Without the typo and multi-word dictionaries: 200 MB less, and single words
+            # gain nothing from them.
+            _KIWI.append(Kiwi(load_typo_dict=False, load_multi_dict=False))
+        morphemes = [(m.form, m.tag.split("-")[0]) for m in _KIWI[0].tokenize(word)]
+    tokens = [form for form, tag in morphemes if tag in _CONTENT_TAGS]
+    compound: list[str] = []
+    for form, tag in [*morphemes, ("", "")]:
+        if tag in _COMPOUND_TAGS:
+            compound.append(form)
+            continue
+        if len(compound) > 1:
+            tokens.append("".join(compound))
+        compound = []
+    return tuple(dict.fromkeys(tokens))  # () for a word of endings alone: 싶어요
 
 
 _ENGLISH = Stemmer.Stemmer("english")
