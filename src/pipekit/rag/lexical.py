@@ -24,6 +24,7 @@ import Stemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 # Short on purpose: BM25's idf already discounts common words; these only add noise.
 _STOP_WORDS = frozenset(
     "a an and are as at be by can do does for from how i if in is it of on or so that the "
@@ -37,11 +38,27 @@ _CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "XR", "SH", "SN", "V
 _COMPOUND_TAGS = frozenset({"XPN", "NNG", "NNP", "NNB", "NR", "NP", "XR", "SH", "SN"})
 _KIWI: list = []  # the analyser, loaded on the first Korean word (about 0.6 s, 300 MB)
 _KIWI_LOCK = threading.Lock()
+# Each Hangul word's tokens, analysed once. Emptied when full: the next index build refills it.
+_KOREAN_WORDS: dict[str, tuple[str, ...]] = {}
+_KOREAN_WORDS_MAX = 262144
 
 
 def tokenize(text: str) -> list[str]:
+    return _tokenize_normalised(unicodedata.normalize("NFKC", text).lower())
+
+
+def tokenize_many(texts: Sequence[str]) -> list[list[str]]:
+    """tokenize() for a whole collection: its new Korean words are analysed in one batch,
+    a tenth of the time word by word (0.04 against 0.5 ms a word)."""
+    normalised = [unicodedata.normalize("NFKC", text).lower() for text in texts]
+    new_words = {word for text in normalised for word in _HANGUL_WORD.findall(text)}
+    _analyse_korean(sorted(new_words - _KOREAN_WORDS.keys()))
+    return [_tokenize_normalised(text) for text in normalised]
+
+
+def _tokenize_normalised(text: str) -> list[str]:
     tokens: list[str] = []
-    for word in _TOKEN.findall(unicodedata.normalize("NFKC", text).lower()):
+    for word in _TOKEN.findall(text):
         if _HANGUL.match(word):
             tokens.extend(_korean_tokens(word))
         elif word not in _STOP_WORDS:
@@ -51,17 +68,22 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-@lru_cache(maxsize=262144)
 def _korean_tokens(word: str) -> tuple[str, ...]:
     """A Hangul word's content morphemes, and its compound as written:
     "재시작했다" → ("시작", "재시작"), "파드를" → ("파드",).
 
     A word the analyser does not know may come out in pieces ("파드를" → 파 + 드 + 를); the
-    compound puts them back together, so it still matches "파드가". One word at a time, not
-    whole sentences: a corpus repeats its words, so the cache answers most of them (a
-    collection's keyword index builds in seconds, not a minute), and on the Korean FAQ it
-    ranks as well as analysing sentences.
+    compound puts them back together, so it still matches "파드가". Words are analysed alone,
+    not in their sentences: a corpus repeats its words, so each is analysed once, and on the
+    Korean FAQ that ranks as well as analysing sentences.
     """
+    tokens = _KOREAN_WORDS.get(word)
+    return _analyse_korean([word])[word] if tokens is None else tokens
+
+
+def _analyse_korean(words: list[str]) -> dict[str, tuple[str, ...]]:
+    if not words:
+        return {}
     with _KIWI_LOCK:
         if not _KIWI:
             from kiwipiepy import Kiwi
@@ -69,7 +91,18 @@ def _korean_tokens(word: str) -> tuple[str, ...]:
             # Without the typo and multi-word dictionaries: 200 MB less, and single words
             # gain nothing from them.
             _KIWI.append(Kiwi(load_typo_dict=False, load_multi_dict=False))
-        morphemes = [(m.form, m.tag.split("-")[0]) for m in _KIWI[0].tokenize(word)]
+        analysed = _KIWI[0].tokenize(words)
+        found = {
+            word: _content_tokens([(m.form, m.tag.split("-")[0]) for m in morphemes])
+            for word, morphemes in zip(words, analysed, strict=True)
+        }
+        if len(_KOREAN_WORDS) + len(found) > _KOREAN_WORDS_MAX:
+            _KOREAN_WORDS.clear()
+        _KOREAN_WORDS.update(found)
+    return found
+
+
+def _content_tokens(morphemes: list[tuple[str, str]]) -> tuple[str, ...]:
     tokens = [form for form, tag in morphemes if tag in _CONTENT_TAGS]
     compound: list[str] = []
     for form, tag in [*morphemes, ("", "")]:
@@ -105,7 +138,7 @@ class KeywordIndex:
         # k1 0.9, b 0.4: Anserini's defaults for short passages; on the shipped English sets
         # they beat bm25s's 1.5 / 0.75 (recall@5 and MRR both, fused with vectors).
         self._bm25 = bm25s.BM25(k1=0.9, b=0.4)
-        tokenized = [tokenize(text) or [""] for text in texts]
+        tokenized = [tokens or [""] for tokens in tokenize_many(texts)]
         if self.size:
             self._bm25.index(tokenized, show_progress=False)
         by_document: dict[str, set[str]] = {}
