@@ -285,6 +285,7 @@ def test_korean_tokens_match_across_particles_and_endings():
     # A word the analyser cuts into pieces (파 + 드 + 를) is joined back as written.
     assert "재시작" in tokenize("재시작했다") and "재시작" in tokenize("재시작을 반복해요")
     assert tokenize("싶어요") == []  # endings alone are no keyword
+    assert tokenize("가상 패키지는 무엇인가요?") == ["가상", "패키지"]  # nor is "what"
     assert "restart" in tokenize("Restarting pods") and "pod" in tokenize("pods")
 
 

@@ -31,11 +31,12 @@ _STOP_WORDS = frozenset(
     "this to was what when where which who why will with you your my me we our".split()
 )
 # Kiwi's part-of-speech tags of the morphemes that carry meaning: general and proper nouns,
-# bound nouns, numerals, pronouns, roots, Chinese characters and numbers, verb and adjective
-# stems. Particles and endings, what differs between "파드가" and "파드를", are left out.
-_CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "XR", "SH", "SN", "VV", "VA"})
+# numerals, roots, Chinese characters and numbers, verb and adjective stems. Particles and
+# endings, what differs between "파드가" and "파드를", are left out, and so are pronouns and
+# bound nouns (무엇, 것, 수): Korean's "what" and "thing", stop words.
+_CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "XR", "SH", "SN", "VV", "VA"})
 # Morphemes that join into a compound as written: a noun prefix (재-) and the nouns above.
-_COMPOUND_TAGS = frozenset({"XPN", "NNG", "NNP", "NNB", "NR", "NP", "XR", "SH", "SN"})
+_COMPOUND_TAGS = frozenset({"XPN", "NNG", "NNP", "NR", "XR", "SH", "SN"})
 _KIWI: list = []  # the analyser, loaded on the first Korean word (about 0.6 s, 300 MB)
 _KIWI_LOCK = threading.Lock()
 # Each Hangul word's tokens, analysed once. Emptied when full: the next index build refills it.
