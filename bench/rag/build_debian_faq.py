@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -47,7 +48,7 @@ def main(faq_dir: str, language: str = "en") -> None:
                 continue  # "Authors", "More kernels": section titles, not questions
             anchor_id = anchor["id"]
             heading.decompose()
-            text = "\n\n".join(_markdown_blocks(section))
+            text = "\n\n".join(markdown_blocks(section))
             if len(text) < 80:
                 continue
             path = f"{chapter}/{anchor_id}.md"
@@ -56,43 +57,45 @@ def main(faq_dir: str, language: str = "en") -> None:
             questions.append({"question": title, "gold_doc": path})
     if language == "ko":
         english = _read_questions(HERE / "debian-faq" / "questions.jsonl")
-        _write_questions(
+        write_questions(
             out_dir / "questions-en.jsonl",
             [row for row in english if (corpus / row["gold_doc"]).exists()],
         )
         # Some headings were never translated: those are not Korean questions.
         questions = [row for row in questions if _HANGUL.search(row["question"])]
-    _write_questions(out_dir / "questions.jsonl", questions)
+    write_questions(out_dir / "questions.jsonl", questions)
 
 
 def _read_questions(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def _write_questions(path: Path, questions: list[dict]) -> None:
+def write_questions(path: Path, questions: list[dict]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for row in questions:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{path}: {len(questions)} questions", file=sys.stderr)
 
 
-_BLOCKS = ["p", "pre", "li", "dt", "h3", "h4"]
+_BLOCKS = ("p", "pre", "li", "dt", "h3", "h4")
 
 
-def _markdown_blocks(section) -> list[str]:
+def markdown_blocks(
+    section, tags: Sequence[str] = _BLOCKS, clean: Callable[[str], str] = lambda text: text
+) -> list[str]:
     """The section's text as markdown blocks, each piece of text once.
 
     A block inside another (a <p> inside an <li>) is part of the outer block's text: taking
     both, as the first version of this script did, repeated a quarter of the entries' text.
     """
     blocks = []
-    for block in section.find_all(_BLOCKS):
-        if block.find_parent(_BLOCKS) is not None:
+    for block in section.find_all(list(tags)):
+        if block.find_parent(list(tags)) is not None:
             continue
         if block.name == "pre":
             blocks.append("```\n" + block.get_text().strip("\n") + "\n```")
             continue
-        text = re.sub(r"\s+", " ", block.get_text(" ", strip=True))
+        text = clean(re.sub(r"\s+", " ", block.get_text(" ", strip=True)))
         if not text:
             continue
         prefix = {"h3": "### ", "h4": "#### ", "li": "- "}.get(block.name, "")

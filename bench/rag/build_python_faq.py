@@ -15,12 +15,12 @@ Version 2 (see python-faq/COPYRIGHT).
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from build_debian_faq import markdown_blocks, write_questions
 
 HERE = Path(__file__).parent / "python-faq"
 _BLOCKS = ["p", "pre", "li", "dt"]
@@ -45,7 +45,7 @@ def main(faq_dir: str) -> None:
             parent_heading = parent.find(["h1", "h2"], recursive=False) if parent else None
             group = _slug(parent_heading.get_text(" ", strip=True)) if parent_heading else "faq"
             heading.decompose()
-            text = "\n\n".join(_markdown_blocks(section))
+            text = "\n\n".join(markdown_blocks(section, _BLOCKS, _clean))
             if len(text) < 80:
                 continue
             numbers[group] = numbers.get(group, 0) + 1
@@ -53,10 +53,7 @@ def main(faq_dir: str) -> None:
             (corpus / path).parent.mkdir(parents=True, exist_ok=True)
             (corpus / path).write_text(text + "\n", encoding="utf-8")
             questions.append({"question": title, "gold_doc": path})
-    with (HERE / "questions.jsonl").open("w", encoding="utf-8") as out:
-        for row in questions:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(questions)} questions", file=sys.stderr)
+    write_questions(HERE / "questions.jsonl", questions)
 
 
 def _clean(text: str) -> str:
@@ -68,21 +65,6 @@ def _clean(text: str) -> str:
 def _slug(text: str) -> str:
     words = re.findall(r"[a-z0-9]+", _clean(text.rstrip("¶")).lower())
     return "-".join(words) or "faq"
-
-
-def _markdown_blocks(section) -> list[str]:
-    """The section's text as markdown blocks, each piece of text once (see build_debian_faq)."""
-    blocks = []
-    for block in section.find_all(_BLOCKS):
-        if block.find_parent(_BLOCKS) is not None:
-            continue
-        if block.name == "pre":
-            blocks.append("```\n" + block.get_text().strip("\n") + "\n```")
-            continue
-        text = _clean(block.get_text(" ", strip=True))
-        if text:
-            blocks.append(("- " if block.name == "li" else "") + text)
-    return blocks
 
 
 if __name__ == "__main__":
