@@ -125,6 +125,18 @@ def test_local_scores_english_with_the_english_pair_and_korean_with_use():
     korean = "테이블을 삭제하려면 어떻게 하나요?"
     expected = cosine(use, korean, passages[0])
     assert float(local.embed_query(korean) @ vectors[0]) == pytest.approx(expected, abs=1e-5)
+    # A mostly English question with Korean words: all three, the English two reading only
+    # the words they know (Hangul reaches them as jamo: slow, and noise).
+    mixed = "How do I drop a table 테이블?"
+    weights = local.member_weights(mixed)
+    assert 0 < weights[2] < 0.5
+    cosines = [
+        cosine(minilm, "How do I drop a table  ?", passages[0]),
+        cosine(bge, "How do I drop a table  ?", passages[0]),
+        cosine(use, mixed, passages[0]),
+    ]
+    expected = float(np.dot(weights, cosines)) / sum(weights)
+    assert float(local.embed_query(mixed) @ vectors[0]) == pytest.approx(expected, abs=1e-5)
     # The English pair, the earlier default, is still there for collections indexed with it.
     pair = make_embedder("local:all-MiniLM-L6-v2+bge-small-en-v1.5")
     assert pair.dimension == 768 and not pair.multilingual
