@@ -29,6 +29,13 @@ _UNDERLINE = re.compile(r"^([=\-~^+])\1{2,}\s*$")
 # comments, not headings; everything else (Markdown, HTML, uploads) reads `#` as a heading.
 _PLAIN_TEXT_TYPES = {"txt", "text", "rst"}
 _WORD = re.compile(r"[a-z]+")
+# A DocBook cross-reference quotes the title of the section it points to: 'see Section 6.1,
+# “How many Debian distributions are there?”', '6.10절. “pool 디렉터리 안에는…?” 참조'. That
+# title describes the other section, and indexed here it draws that section's questions to this
+# passage. The index keeps the number and drops the title; the reader still sees both.
+_CROSS_REFERENCE_TITLE = re.compile(
+    r"((?:Section|Chapter|Appendix)\s+[\dA-Z][\d.]*,?|\d+(?:\.\d+)*\s*[절장]\.?)\s*“[^”]{1,200}”"
+)
 
 
 @dataclass
@@ -49,6 +56,7 @@ def indexed_text(doc_id: str, context: str, text: str) -> str:
 
     File and folder names are often the best summary a document has (runbooks/oom-killed.md).
     Names run together (howtocurrent.md, crashloopbackoff.md) also get their words spelt out.
+    Titles quoted in cross-references to other sections are left out.
     """
     where = _path_words(doc_id)
     title = context.split(" › ", 1)[0]
@@ -57,6 +65,7 @@ def indexed_text(doc_id: str, context: str, text: str) -> str:
     spelt = _spelt_out(where or title, text)
     if spelt:
         where = f"{where} ({spelt})" if where else f"({spelt})"
+    text = _CROSS_REFERENCE_TITLE.sub(r"\1", text)
     return "\n".join(part for part in (where, context, text) if part)
 
 
