@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         item for item in read_sources([str(args.corpus)]) if isinstance(item, SourceDocument)
     ]
     texts = [
-        chunk.indexed_text
+        chunk.embedded_text
         for document in documents
         for chunk in chunk_document(document, chunk_size=chunk_size)
     ]
@@ -224,7 +224,7 @@ def _pad_collection(index, name: str, target: int, embedder, questions) -> None:
         ]  # fmt: skip
         vectors = generator.standard_normal((batch, embedder.dimension)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        hashes = [text_hash(embedder.model_name, c.indexed_text) for c in chunks]
+        hashes = [text_hash(embedder.model_name, c.embedded_text) for c in chunks]
         index.catalog.cache_vectors(embedder.model_name, dict(zip(hashes, vectors, strict=True)))
         store.add(
             [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text} for c in chunks],

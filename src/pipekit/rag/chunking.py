@@ -30,9 +30,7 @@ _UNDERLINE = re.compile(r"^([=\-~^+])\1{2,}\s*$")
 _PLAIN_TEXT_TYPES = {"txt", "text", "rst"}
 _WORD = re.compile(r"[a-z]+")
 # A DocBook cross-reference quotes the title of the section it points to: 'see Section 6.1,
-# “How many Debian distributions are there?”', '6.10절. “pool 디렉터리 안에는…?” 참조'. That
-# title describes the other section, and indexed here it draws that section's questions to this
-# passage. The index keeps the number and drops the title; the reader still sees both.
+# “How many Debian distributions are there?”', '6.10절. “pool 디렉터리 안에는…?” 참조'.
 _CROSS_REFERENCE_TITLE = re.compile(
     r"((?:Section|Chapter|Appendix)\s+[\dA-Z][\d.]*,?|\d+(?:\.\d+)*\s*[절장]\.?)\s*“[^”]{1,200}”"
 )
@@ -50,13 +48,28 @@ class Chunk:
     def indexed_text(self) -> str:
         return indexed_text(self.doc_id, self.context, self.text)
 
+    @property
+    def embedded_text(self) -> str:
+        return embedded_text(self.doc_id, self.context, self.text)
+
+
+def embedded_text(doc_id: str, context: str, text: str) -> str:
+    """What is embedded: the keyword-indexed text less the titles its cross-references quote.
+
+    A vector sums a passage up, and a quoted title ('see Section 6.1, “How many Debian
+    distributions are there?”') pulls it toward the section that title names, above the one
+    that answers it. BM25 keeps those words: they only add to a passage's score, and a
+    reference often shares its passage's subject (FAQ MRR 0.872 → 0.884, Korean FAQ 0.584 →
+    0.597; without them in BM25 too, Korean recall@10 lost a question).
+    """
+    return _CROSS_REFERENCE_TITLE.sub(r"\1", indexed_text(doc_id, context, text))
+
 
 def indexed_text(doc_id: str, context: str, text: str) -> str:
-    """What is embedded and keyword-indexed: file path words, title and headings, text.
+    """What is keyword-indexed: file path words, title and headings, text.
 
     File and folder names are often the best summary a document has (runbooks/oom-killed.md).
     Names run together (howtocurrent.md, crashloopbackoff.md) also get their words spelt out.
-    Titles quoted in cross-references to other sections are left out.
     """
     where = _path_words(doc_id)
     title = context.split(" › ", 1)[0]
@@ -65,7 +78,6 @@ def indexed_text(doc_id: str, context: str, text: str) -> str:
     spelt = _spelt_out(where or title, text)
     if spelt:
         where = f"{where} ({spelt})" if where else f"({spelt})"
-    text = _CROSS_REFERENCE_TITLE.sub(r"\1", text)
     return "\n".join(part for part in (where, context, text) if part)
 
 

@@ -266,8 +266,9 @@ class RagIndex:
     ) -> tuple[np.ndarray, list[str]]:
         """The batch's vectors and their text hashes, in chunk order."""
         all_chunks = [chunk for _, chunks in batch for chunk in chunks]
-        hashes = [text_hash(embedder.model_name, c.indexed_text) for c in all_chunks]
-        vectors = self.embed_cached(embedder, [c.indexed_text for c in all_chunks], hashes, summary)
+        texts = [c.embedded_text for c in all_chunks]
+        hashes = [text_hash(embedder.model_name, text) for text in texts]
+        vectors = self.embed_cached(embedder, texts, hashes, summary)
         return vectors, hashes
 
     def _write_batch(
