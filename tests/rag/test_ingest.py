@@ -241,7 +241,7 @@ def test_words_run_together_in_file_names_are_found(index, tmp_path):
 
 
 def test_a_section_named_in_a_cross_reference_outranks_the_passage_that_names_it(index, tmp_path):
-    # DocBook manuals (Debian's, Red Hat's) quote the title of the section they point to; that
+    # DocBook's default cross-reference style quotes the title of the section it points to; that
     # title is the question the other section answers. Vectors leave it out; BM25 keeps its words.
     faq = write_corpus(
         tmp_path / "faq",
