@@ -70,13 +70,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for document in documents
         for chunk in chunk_document(document, chunk_size=chunk_size)
     ]
-    # This machine is shared and noisy: time the bare embedder and a full ingestion twice
-    # each, interleaved, and keep the best of each. An ingestion is timed as `pipekit ingest`
+    # This machine is shared and noisy: time the bare embedder and a full ingestion three
+    # times each, interleaved, and keep the best of each (with two, their ratio on one corpus
+    # ranged 0.82-1.05 over a day's runs). An ingestion is timed as `pipekit ingest`
     # runs it: up to closing the index, which waits for Milvus Lite to finish building the
     # vector index in the background (searches during that build are several times slower).
     embed_s, ingest_s = [], []
     with tempfile.TemporaryDirectory(prefix="pipekit-bench-rag-") as scratch:
-        for attempt in range(2):
+        for attempt in range(3):
             started = time.perf_counter()
             embedder.embed_array(texts)
             embed_s.append(time.perf_counter() - started)
