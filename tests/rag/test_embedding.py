@@ -60,6 +60,42 @@ def test_a_texts_vector_does_not_depend_on_the_texts_embedded_with_it():
     assert np.array_equal(together, alone)
 
 
+def test_a_process_on_one_core_embeds_exactly_as_one_on_all_of_them(tmp_path):
+    # Texts are dealt out to one model run per core; a pod pinned to one CPU runs them all in
+    # turn and must get the very same vectors, in the same order.
+    from pipekit.rag.embedding import make_embedder
+
+    texts = [
+        "Run `oc rollout restart deployment/checkout -n shop` to replace every pod.",
+        "파드가 OOMKilled 상태로 종료되면 메모리 한도를 늘리세요.",
+        "The payment gateway timeout is 45 seconds, set in PAYMENT_TIMEOUT_S.",
+    ]
+    here = make_embedder("local")
+    np.save(tmp_path / "texts.npy", np.array(texts))
+    probe = (
+        "import os, sys, numpy as np; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))});"
+        "from pipekit.rag.embedding import make_embedder, usable_cores;"
+        "assert usable_cores() == 1, usable_cores(); local = make_embedder('local');"
+        f"texts = list(np.load({str(tmp_path / 'texts.npy')!r}));"
+        "np.save(sys.argv[1], np.vstack([local.embed_array(texts),"
+        " [local.embed_query(t) for t in texts]]))"
+    )
+    out = tmp_path / "one-core.npy"
+    subprocess.run([sys.executable, "-c", probe, str(out)], check=True, timeout=120)
+    expected = np.vstack([here.embed_array(texts), [here.embed_query(t) for t in texts]])
+    assert np.array_equal(np.load(out), expected)
+
+
+def test_a_container_cpu_limit_caps_the_cores_used():
+    from pipekit.rag.embedding import cpu_limit
+
+    assert cpu_limit("200000 100000\n") == 2  # docker run --cpus=2
+    assert cpu_limit("150000 100000") == 2  # a limit of 1500m uses two cores, partly
+    assert cpu_limit("50000 100000") == 1
+    assert cpu_limit("max 100000") is None  # no limit
+    assert cpu_limit("") is None
+
+
 def test_korean_and_blank_input_embed_without_error(embedder):
     korean, blank, mixed = embedder.embed(
         ["파드가 계속 재시작됩니다", "", "OOM 오류로 pod가 죽어요"]
