@@ -61,8 +61,8 @@ def test_a_texts_vector_does_not_depend_on_the_texts_embedded_with_it():
 
 
 def test_a_process_on_one_core_embeds_exactly_as_one_on_all_of_them(tmp_path):
-    # Texts are dealt out to one model run per core; a pod pinned to one CPU runs them all in
-    # turn and must get the very same vectors, in the same order.
+    # A batch is embedded as model runs the cores share; a pod pinned to one CPU runs them all
+    # in turn and must get the very same vectors, in the same order.
     from pipekit.rag.embedding import make_embedder
 
     texts = [

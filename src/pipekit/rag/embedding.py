@@ -139,8 +139,8 @@ def _runners() -> ThreadPoolExecutor:
 
 def _in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
     """Each call's result, the first run here and the rest on the runners. The calls are
-    leaves (model runs over some texts, one model reading a question) that never wait on the
-    runners themselves, so this cannot deadlock however many threads call it."""
+    leaves (model runs, one model reading a question) that never wait on the runners
+    themselves, so this cannot deadlock however many threads call it."""
     if len(calls) == 1:
         return [calls[0]()]
     futures = [_runners().submit(call) for call in calls[1:]]
@@ -159,7 +159,7 @@ def _load(model: LocalModel, onnx_path: Path, threads: int) -> _Model:
         started = time.perf_counter()
         tokenizer = Tokenizer.from_file(str(model.tokenizer_path()))
         tokenizer.enable_truncation(max_length=model.max_tokens)
-        tokenizer.no_padding()  # one text per model run (see LocalEmbedder.embed_array)
+        tokenizer.no_padding()  # one text per model run (see LocalEmbedder.runs)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or 1  # see _RUNNERS
         session = onnxruntime.InferenceSession(
