@@ -20,12 +20,15 @@ from tests.support.owui import USER, answer_text, chat_body, events, send_turn
 
 MODEL = "llama3.2:3b"
 OWUI_KEY = "sk-owui-test"
+# Open WebUI's file ids are UUIDs; the pipe reads no other shape.
+ALICE_FILE = "3f1c9a52-8d4e-4b7a-9c61-2e5d0f7a8b13"
+BOB_FILE = "b7e2d4c8-1a3f-4e59-8c27-6d9f0e1a2b45"
 UPLOADS = {
-    "file-alice": (
+    ALICE_FILE: (
         "alice-notes.txt",
         "Alice's incident notes: the payment gateway timeout is 45 seconds.",
     ),
-    "file-bob": (
+    BOB_FILE: (
         "bob-notes.txt",
         "Bob's notes: the payment gateway timeout was raised to 90 seconds.",
     ),
@@ -222,19 +225,32 @@ def upload(file_id: str) -> dict:
 def test_attached_file_is_read_from_open_webui_and_cited(server, fake_ollama, open_webui_files):
     read_uploads_from(open_webui_files, server)
     fake_ollama.script(Reply(content="45 seconds [1]."))
-    response = ask(server, "What is the payment gateway timeout?", files=[upload("file-alice")])
+    response = ask(server, "What is the payment gateway timeout?", files=[upload(ALICE_FILE)])
     assert answer_text(response) == "45 seconds [1]."
     assert "45 seconds" in model_prompts(fake_ollama)[-1]
-    assert open_webui_files.requests == ["/api/v1/files/file-alice/data/content"]
+    assert open_webui_files.requests == [f"/api/v1/files/{ALICE_FILE}/data/content"]
     assert any(s["data"]["source"]["name"] == "alice-notes.txt" for s in events(response, "source"))
+
+
+def test_a_file_id_that_is_not_open_webuis_is_skipped_and_never_requested(
+    server, fake_ollama, open_webui_files
+):
+    read_uploads_from(open_webui_files, server)
+    fake_ollama.script(Reply(content="45 seconds [1]."))
+    probe = {"type": "file", "id": "../../chats/all/db?x=", "name": "probe.txt"}
+    response = ask(server, "payment gateway timeout?", files=[probe, upload(ALICE_FILE)])
+    assert open_webui_files.requests == [f"/api/v1/files/{ALICE_FILE}/data/content"]
+    statuses = [e["data"]["description"] for e in events(response, "status")]
+    assert "Skipped attached file probe.txt: its id is not an Open WebUI file id" in statuses
+    assert answer_text(response) == "45 seconds [1]."
 
 
 def test_one_users_upload_never_reaches_another_user(server, fake_ollama, open_webui_files):
     read_uploads_from(open_webui_files, server)
     fake_ollama.script(Reply(content="alice"), Reply(content="bob"), Reply(content="later"))
-    ask(server, "payment gateway timeout?", files=[upload("file-alice")], chat_id="chat-a")
+    ask(server, "payment gateway timeout?", files=[upload(ALICE_FILE)], chat_id="chat-a")
     bob = {"id": "user-b", "name": "Bob", "email": "bob@example.com", "role": "user"}
-    ask(server, "payment gateway timeout?", files=[upload("file-bob")], chat_id="chat-a", user=bob)
+    ask(server, "payment gateway timeout?", files=[upload(BOB_FILE)], chat_id="chat-a", user=bob)
     alice_prompt, bob_prompt = model_prompts(fake_ollama)
     assert "45 seconds" in alice_prompt and "90 seconds" not in alice_prompt
     assert "90 seconds" in bob_prompt and "45 seconds" not in bob_prompt
@@ -250,7 +266,7 @@ def test_index_valves_shape_the_upload_collection_on_a_milvus_server(
         open_webui_files, server, collections="", milvus_uri=milvus_server, index_type="IVF_FLAT"
     )
     fake_ollama.script(Reply(content="45 seconds [1]."))
-    response = ask(server, "payment gateway timeout?", files=[upload("file-alice")])
+    response = ask(server, "payment gateway timeout?", files=[upload(ALICE_FILE)])
     assert answer_text(response) == "45 seconds [1]."
     assert "45 seconds" in model_prompts(fake_ollama)[-1]
     uploads = chat_collection_name(USER["id"], "chat-1")
@@ -260,7 +276,7 @@ def test_index_valves_shape_the_upload_collection_on_a_milvus_server(
 
 
 def test_attached_files_without_open_webui_valves_explain_what_to_set(server, fake_ollama):
-    answer = answer_text(ask(server, "timeout?", files=[upload("file-alice")]))
+    answer = answer_text(ask(server, "timeout?", files=[upload(ALICE_FILE)]))
     assert "openwebui_url" in answer and "openwebui_api_key" in answer
 
 
@@ -270,7 +286,7 @@ def test_wrong_open_webui_key_is_reported(server, fake_ollama, open_webui_files)
         openwebui_url=f"http://127.0.0.1:{open_webui_files.server_address[1]}",
         openwebui_api_key="wrong",
     )
-    answer = answer_text(ask(server, "timeout?", files=[upload("file-alice")]))
+    answer = answer_text(ask(server, "timeout?", files=[upload(ALICE_FILE)]))
     assert "refused the `openwebui_api_key` valve (HTTP 401)" in answer
 
 

@@ -59,3 +59,10 @@ def rejected(config: LLMConfig, status: int, detail: str) -> LLMError:
         f"model `{config.model}` (HTTP {status}: {detail.strip()[:300]}).{hint}",
         kind=kind,
     )
+
+
+def images_left_out(reasons: list[str]) -> str:
+    """A line shown before the answer when images of the conversation were not sent."""
+    count = f"{len(reasons)} images were" if len(reasons) > 1 else "An image was"
+    why = "; ".join(dict.fromkeys(reasons))
+    return f"⚠️ {count} left out, not shown to the model: {why}.\n\n"

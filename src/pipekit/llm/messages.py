@@ -4,12 +4,25 @@ Tool calls are kept in one neutral shape while an agent runs: an assistant messa
 `tool_calls: [{"id", "type": "function", "function": {"name", "arguments": {...}}}]` and
 tool results as `{"role": "tool", "tool_call_id", "name", "content"}`; each backend's
 converter turns them into what that server expects.
+
+Images are accepted only as inline `data:image/…;base64,` URLs (and as http(s) links for
+OpenAI-compatible servers, which fetch them themselves). The `ollama` client reads any image
+string that names an existing file, so a "URL" such as `/data/pipelines/chat/valves.json`
+would send that file from the pipekit host to the model server: Ollama gets decoded bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from typing import Any
+from urllib.parse import urlsplit
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+_DATA_IMAGE_URL = re.compile(r"data:image/[\w.+-]+;base64,(.*)", re.S)
 
 
 def text_of(content: Any) -> str:
@@ -42,15 +55,50 @@ def image_urls_of(content: Any) -> list[str]:
     return urls
 
 
-def to_ollama(messages: list[dict]) -> list[dict]:
-    """Ollama wants text in `content` and images as bare base64 strings in `images`."""
+class ImageRefused(ValueError):
+    """An image part that is not sent to the model; the message says why, for the user."""
+
+
+def image_bytes(url: str) -> bytes:
+    """The decoded image of a `data:image/…;base64,` URL, or ImageRefused."""
+    match = _DATA_IMAGE_URL.fullmatch(url)
+    if not match:
+        raise ImageRefused("a link or file path instead of an image attached to the chat")
+    payload = match.group(1)
+    # Compared as base64 first so that a huge payload is never decoded.
+    if len(payload) > 4 * -(-MAX_IMAGE_BYTES // 3):
+        raise _too_large()
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except binascii.Error:
+        data = b""
+    if not data:
+        raise ImageRefused("image data that is not valid base64")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _too_large()
+    return data
+
+
+def _too_large() -> ImageRefused:
+    return ImageRefused(f"larger than {MAX_IMAGE_BYTES // 2**20} MB")
+
+
+def to_ollama(messages: list[dict]) -> tuple[list[dict], list[str]]:
+    """Ollama wants text in `content` and images in `images`; also why images were left out."""
     converted = []
+    refused: list[str] = []
     for message in messages:
         item: dict[str, Any] = {
             "role": message.get("role", "user"),
             "content": text_of(message.get("content")),
         }
-        images = [_base64_payload(url) for url in image_urls_of(message.get("content"))]
+        images = []
+        for url in image_urls_of(message.get("content")):
+            try:
+                # Bytes, never a string: the client would read a string naming a file.
+                images.append(image_bytes(url))
+            except ImageRefused as why:
+                refused.append(str(why))
         if images:
             item["images"] = images
         if message.get("tool_calls"):
@@ -66,14 +114,18 @@ def to_ollama(messages: list[dict]) -> list[dict]:
         if message.get("role") == "tool" and message.get("name"):
             item["tool_name"] = message["name"]
         converted.append(item)
-    return converted
+    return converted, refused
 
 
-def to_openai(messages: list[dict]) -> list[dict]:
-    """OpenAI-compatible servers take list-of-parts content as it is; drop Open WebUI extras."""
+def to_openai(messages: list[dict]) -> tuple[list[dict], list[str]]:
+    """OpenAI-compatible servers take list-of-parts content as it is, minus refused images and
+    Open WebUI extras; also why images were left out."""
     converted = []
+    refused: list[str] = []
     for message in messages:
         item = {key: message[key] for key in ("role", "content") if key in message}
+        if isinstance(item.get("content"), list):
+            item["content"] = _accepted_parts(item["content"], refused)
         if message.get("tool_calls"):
             item["content"] = message.get("content") or None
             item["tool_calls"] = [
@@ -90,8 +142,23 @@ def to_openai(messages: list[dict]) -> list[dict]:
         if message.get("role") == "tool":
             item["tool_call_id"] = message.get("tool_call_id") or "call_0"
         converted.append(item)
-    return converted
+    return converted, refused
 
 
-def _base64_payload(url: str) -> str:
-    return url.split(",", 1)[1] if url.startswith("data:") and "," in url else url
+def _accepted_parts(parts: list, refused: list[str]) -> list:
+    accepted = []
+    for part in parts:
+        try:
+            for url in image_urls_of([part]):
+                if not _is_web_link(url):
+                    image_bytes(url)  # only checked: the server decodes it
+        except ImageRefused as why:
+            refused.append(str(why))
+        else:
+            accepted.append(part)
+    return accepted
+
+
+def _is_web_link(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

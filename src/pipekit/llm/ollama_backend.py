@@ -28,10 +28,13 @@ class OllamaBackend:
         self, messages: list[dict], options: ChatOptions, tools: list[dict] | None = None
     ) -> Iterator[ChatChunk]:
         finished = False
+        converted, refused_images = to_ollama(messages)
+        if refused_images:
+            yield ChatChunk(text=errors.images_left_out(refused_images))
         with self._translated_errors():
             response = self._client.chat(
                 model=self.config.model,
-                messages=to_ollama(messages),
+                messages=converted,
                 tools=tools or None,
                 stream=True,
                 options=_ollama_options(options),

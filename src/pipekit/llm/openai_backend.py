@@ -31,10 +31,13 @@ class OpenAIBackend:
     ) -> Iterator[ChatChunk]:
         pending_calls: dict[int, dict[str, Any]] = {}
         finished = False
+        converted, refused_images = to_openai(messages)
+        if refused_images:
+            yield ChatChunk(text=errors.images_left_out(refused_images))
         with translated_errors(self.config):
             response = self._client.chat.completions.create(
                 model=self.config.model,
-                messages=to_openai(messages),
+                messages=converted,
                 stream=True,
                 stream_options={"include_usage": True},
                 **_openai_options(options),

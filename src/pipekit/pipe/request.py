@@ -88,8 +88,10 @@ def typed_text(text: str) -> str:
     """The user's own words from a message Open WebUI may have wrapped with file context."""
     unwrapped = _ATTACHED_FILES.sub("", text)
     if unwrapped.lstrip().startswith("### Task:") and "</context>" in unwrapped:
-        query = _USER_QUERY.search(unwrapped)  # a custom template with {{QUERY}} in it
+        # Only what follows the context is the user's: a retrieved document can hold
+        # `<user_query>` tags of its own, and the template's closing tag comes after it.
         tail = unwrapped.rsplit("</context>", 1)[1]
+        query = _USER_QUERY.search(tail)  # a template with <user_query>{{QUERY}}</user_query>
         unwrapped = query.group(1) if query else _ATTACHED_FILES.sub("", tail)
     return unwrapped.strip() or text
 

@@ -9,6 +9,7 @@ server, the same index settings apply (Milvus Lite 3 builds HNSW with faiss).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -235,8 +236,13 @@ class VectorStore:
     def delete_document(self, doc_id: str, wait_s: float) -> None:
         with self._lock:
             store = self._open(wait_s)
+            # LlamaIndex's delete puts the id between quotes unescaped (the id
+            # `a"] or doc_id not in ["` deleted every document), and Milvus Lite has no
+            # templated filters: a JSON string is a Milvus string literal, quotes and
+            # backslashes escaped.
+            where = f"{store.doc_id_field} == {json.dumps(doc_id, ensure_ascii=False)}"
             try:
-                store.delete(ref_doc_id=doc_id)
+                store.client.delete(self.name, filter=where)
             except Exception as error:
                 raise StoreError(f"Milvus delete in {self.collection!r} failed: {error}") from error
             self.last_used = time.monotonic()

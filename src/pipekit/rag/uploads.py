@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
 from .sources import Skipped, SourceDocument, SourceItem
 
 log = logging.getLogger(__name__)
+
+# Open WebUI names files with uuid4(). Ids come from the request body: any other shape (such
+# as `../../chats/all/db?x=`) could send the pipe's key to another Open WebUI endpoint.
+_FILE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 
 class UploadError(RuntimeError):
@@ -61,8 +67,12 @@ def fetch_uploads(
     headers = {"Authorization": f"Bearer {api_key}"}
     with httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s) as client:
         for upload in files:
+            if not _FILE_ID.fullmatch(upload.file_id):
+                items.append(Skipped(upload.name, origin, "its id is not an Open WebUI file id"))
+                continue
+            path = f"/api/v1/files/{quote(upload.file_id, safe='')}/data/content"
             try:
-                response = client.get(f"/api/v1/files/{upload.file_id}/data/content")
+                response = client.get(path)
             except httpx.HTTPError as error:
                 raise UploadError(
                     f"Open WebUI at {base_url} is not reachable for attached files: {error}"
