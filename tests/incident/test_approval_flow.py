@@ -62,7 +62,7 @@ def test_proposed_post_shows_the_exact_action_and_runs_only_after_approval(serve
     assert [(p["channel"], p["text"]) for p in slack.posted] == [("C0INCIDENT", SLACK_TEXT)]
 
     replay = say(server, f"approve {code}", chat="flow-post")
-    assert "already used" in replay.answer and "Nothing was run" in replay.answer
+    assert "cannot be used" in replay.answer and "Nothing was run" in replay.answer
     assert len(slack.posted) == 1
     assert len(model.bodies("/api/chat")) == 2  # decisions never go to the model
 
@@ -81,22 +81,60 @@ def test_approved_restart_patches_the_deployment_once(server, model, cluster):
     assert len(cluster.fake.patches) == 1
 
 
-def test_refused_codes_run_nothing(server, model, slack):
+def test_refused_codes_run_nothing_and_read_like_an_unknown_code(server, model, slack):
+    """Another user's, another chat's, an expired and a used code get the answer a made-up
+    code gets: a refusal never confirms that a code exists."""
     code = propose_post(server, model, "flow-refusals")
 
+    def refusal(tried: str, *, chat: str = "flow-refusals", user: dict | None = None) -> str:
+        answer = say(server, f"approve {tried}", chat=chat, user=user).answer
+        assert "Nothing was run" in answer
+        return answer.replace(tried, "CODE")
+
     wrong = say(server, "approve ZZZZZ9", chat="flow-refusals").answer
-    assert "No pending action has the code `ZZZZZ9`" in wrong and code in wrong
-
-    other_user = say(server, f"approve {code}", chat="flow-refusals", user=BOB).answer
-    assert "another user" in other_user
-
-    other_chat = say(server, f"approve {code}", chat="some-other-chat").answer
-    assert "another chat" in other_chat
-
+    assert "Code `ZZZZZ9` cannot be used" in wrong and code in wrong
+    assert refusal(code, user=BOB) == refusal("ZZZZZ9", user=BOB)
+    assert refusal(code, chat="some-other-chat") == refusal("ZZZZZ9", chat="some-other-chat")
     expire(server, code)
-    expired = say(server, f"approve {code}", chat="flow-refusals").answer
-    assert "expired" in expired and "Ask the agent again" in expired
+    assert refusal(code) == refusal("ZZZZZ9")
     assert slack.posted == []
+
+    used = propose_post(server, model, "flow-refusals-used")
+    say(server, f"approve {used}", chat="flow-refusals-used")
+    assert refusal(used, chat="flow-refusals-used") == refusal("ZZZZZ9", chat="flow-refusals-used")
+    assert len(slack.posted) == 1
+
+
+def test_wrong_codes_pause_approvals_in_that_chat(server, model, slack):
+    code = propose_post(server, model, "flow-guessing")
+    for guess in ("AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD", "EEEEEE"):
+        say(server, f"approve {guess}", chat="flow-guessing")
+    paused = say(server, f"approve {code}", chat="flow-guessing").answer
+    assert "Too many wrong codes in this chat" in paused and "Nothing was run" in paused
+    assert slack.posted == []
+    refused = [e for e in audit_entries(server) if e["chat"] == "flow-guessing"][-1]
+    assert refused["event"] == "approval_refused" and "paused" in refused["result"]
+    assert f"Denied `{code}`" in say(server, "deny", chat="flow-guessing").answer
+
+
+def test_turning_writes_off_cancels_codes_already_issued(server, model, cluster, slack):
+    model.script(
+        call("deployment_scale", namespace="web", name="nginx", replicas=3),
+        Reply(content="Scaling is proposed."),
+    )
+    code = code_in(say(server, "scale nginx in web to 3", chat="flow-writes-off").answer)
+    set_valves(server, allow_writes=False)
+    denied = [e for e in audit_entries(server) if e.get("approval_code") == code][-1]
+    assert (denied["event"], denied["result"]) == (
+        "denied",
+        "writes turned off (allow_writes valve)",
+    )
+
+    answer = say(server, f"approve {code}", chat="flow-writes-off").answer
+    assert "Writes are turned off" in answer and "Nothing was run" in answer
+    set_valves(server, allow_writes=True)
+    assert "cannot be used" in say(server, f"approve {code}", chat="flow-writes-off").answer
+    assert cluster.fake.patches == []
 
 
 def test_deny_cancels_and_the_code_is_dead(server, model, slack):
@@ -104,7 +142,7 @@ def test_deny_cancels_and_the_code_is_dead(server, model, slack):
     denied = say(server, f"deny {code}", chat="flow-deny").answer
     assert f"Denied `{code}`" in denied
     after = say(server, f"approve {code}", chat="flow-deny").answer
-    assert "denied earlier" in after
+    assert "cannot be used" in after and "Nothing was run" in after
     code = propose_post(server, model, "flow-deny", text="second draft")
     assert "Denied" in say(server, "deny", chat="flow-deny").answer
     assert slack.posted == []
@@ -160,6 +198,7 @@ def test_audit_log_has_every_step_with_secrets_masked(server, model, slack):
     assert secret not in raw and "oncall@example.com" not in raw
     assert "[EMAIL_1]" in entries[0]["arguments"]["text"]
     assert entries[1]["duration_ms"] is not None
+    assert entries[2]["result"] == "already done"  # the real reason, for the operator only
     # Slack itself got the message as approved.
     assert slack.posted[0]["text"] == text
 

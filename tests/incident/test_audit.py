@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from pipekit.agents.tools import tool
 from pipekit.incident.audit import REDACTED, AuditLog, mask_value
 
@@ -81,3 +83,39 @@ def test_concurrent_appends_stay_whole_lines(tmp_path):
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(lines) == 200
     assert all(json.loads(line)["arguments"]["payload"] == big for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        ("curl -H 'Authorization: Basic dXNlcjpodW50ZXIy' https://api", "dXNlcjpodW50ZXIy",
+         "curl -H 'Authorization: Basic [SECRET_1]' https://api"),
+        ("authorization=basic opaque-value", "opaque-value", "authorization=basic [SECRET_1]"),
+        ("proxy sent Basic YWRtaW46aHVudGVyMg== upstream", "YWRtaW46aHVudGVyMg==",
+         "proxy sent Basic [SECRET_1] upstream"),
+        ("DATABASE_URL=postgres://admin:s3cr%40t@db.shop.svc:5432/orders is unreachable",
+         "s3cr%40t", "postgres://admin:[SECRET_1]@db.shop.svc:5432/orders is unreachable"),
+        ("redis://:hunter2@redis:6379/0", "hunter2", "redis://:[SECRET_1]@redis:6379/0"),
+        ("The admin password is hunter2.", "hunter2", "The admin password is [SECRET_1]."),
+        ("password: abc123, user: root", "abc123", "password: [SECRET_1], user: root"),
+        ('{"password": "s3cr3t"}', "s3cr3t", '{"password": "[SECRET_1]"}'),
+        ("비밀번호는 hunter2입니다", "hunter2", "비밀번호는 [SECRET_1]입니다"),
+        ("관리자 비밀번호: 1234 (임시)", "1234", "관리자 비밀번호: [SECRET_1] (임시)"),
+    ],
+)  # fmt: skip
+def test_credentials_in_text_are_masked_and_the_rest_stays_readable(text, secret, kept):
+    masked = mask_value({"result": text})["result"]
+    assert secret not in masked and kept in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Basic troubleshooting: basic auth is off",
+        "login failed: password is incorrect",
+        "비밀번호가 틀렸습니다",
+        "https://example.com:8443/healthz",
+    ],
+)
+def test_words_around_credentials_alone_are_not_masked(text):
+    assert mask_value(text) == text

@@ -5,12 +5,20 @@ with the exact arguments, who asked, in which chat, and when it expires, under a
 Only the same user, in the same chat, before it expires, can run it — once. The claim is one
 conditional UPDATE, so two `approve` messages racing (two server workers, a double click)
 cannot both run it. The database sits in the data dir, so a server restart keeps the codes.
+
+Every code that may not run gets the same refusal, whether it is unknown, expired, used,
+denied, another user's or another chat's: the answer never tells a guesser that a code exists
+(the audit log keeps the real reason). MAX_WRONG_CODES wrong codes in a chat within LOCKOUT_S
+pause `approve` there until the first of them is LOCKOUT_S old (`deny` always works); the
+count lives in the same SQLite file, so it holds across server workers. The file is readable
+by its owner only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import sqlite3
@@ -18,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,9 +38,12 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 
 PENDING, RUNNING, DONE, FAILED, DENIED = "pending", "running", "done", "failed", "denied"
-# Decided or expired rows are kept this long (the audit log keeps the history for good), so a
-# replayed code still gets "already used" rather than "no such code" for a month.
+# Decided or expired rows are kept this long (the audit log keeps the history for good), so the
+# audit log can still say why a replayed code was refused for a month.
 RETENTION_S = 30 * 86_400
+# Guessing one of ~887 million codes at 5 tries per 15 minutes per chat is hopeless.
+MAX_WRONG_CODES = 5
+LOCKOUT_S = 15 * 60
 
 _COMMAND = re.compile(
     r"^\s*[`*_]*(approve|deny)[`*_]*(?:\s+[`*_]*([A-Za-z0-9]{3,12})[`*_]*)?\s*[.!]?\s*$",
@@ -55,6 +66,8 @@ CREATE TABLE IF NOT EXISTS pending_actions (
     outcome TEXT
 );
 CREATE INDEX IF NOT EXISTS pending_by_chat ON pending_actions (chat_id, user_id, status);
+CREATE TABLE IF NOT EXISTS wrong_codes (chat_id TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS wrong_codes_by_chat ON wrong_codes (chat_id, at);
 """
 
 
@@ -88,7 +101,8 @@ class Claim:
     """The answer to `approve CODE`: the action to run now, or why not."""
 
     action: PendingAction | None
-    refusal: str = ""
+    refusal: str = ""  # for the user: the same for every code that may not run
+    reason: str = ""  # for the audit log: what was really wrong
 
     @property
     def granted(self) -> bool:
@@ -124,8 +138,19 @@ class ApprovalStore:
         self.path = folder / "approvals.sqlite3"
         self.clock = clock
         self._lock = threading.Lock()
+        self._owner_only()
         with self._connect() as db:
             db.executescript(_SCHEMA)
+
+    def _owner_only(self) -> None:
+        """Create the file 0600 and tighten an older, looser one (SQLite copies the database's
+        mode to its journal and WAL files, so a leftover one is tightened here too)."""
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.chmod(f"{self.path}{suffix}", 0o600)
+            except FileNotFoundError:
+                continue
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -177,7 +202,7 @@ class ApprovalStore:
                     continue
             else:
                 raise RuntimeError("could not draw an unused approval code")
-        log.info("proposed %s on %s as %s", tool, server or "builtin", code)
+        log.info("proposed %s on %s", tool, server or "builtin")  # the code is a credential
         return self.get(code)  # type: ignore[return-value]
 
     # --- deciding -------------------------------------------------------------------------
@@ -200,19 +225,40 @@ class ApprovalStore:
         return [_action(row) for row in rows]
 
     def claim(self, code: str, user_id: str, chat_id: str) -> Claim:
-        """Take the action for running, exactly once; or say plainly why it may not run."""
+        """Take the action for running, exactly once; or say why not, the same for every code."""
         code = normalize_code(code)
         now = self.clock()
         with self._lock, self._connect() as db:
-            taken = db.execute(
-                "UPDATE pending_actions SET status=?, decided=? WHERE code=? AND user_id=? "
-                "AND chat_id=? AND status=? AND expires>?",
-                (RUNNING, now, code, user_id, chat_id, PENDING, now),
-            ).rowcount
+            # One write transaction: workers sharing the file count wrong codes together.
+            db.execute("BEGIN IMMEDIATE")
+            paused_until = _paused_until(db, chat_id, now)
+            taken = 0
+            if paused_until is None:
+                taken = db.execute(
+                    "UPDATE pending_actions SET status=?, decided=? WHERE code=? AND user_id=? "
+                    "AND chat_id=? AND status=? AND expires>?",
+                    (RUNNING, now, code, user_id, chat_id, PENDING, now),
+                ).rowcount
+                if not taken:
+                    db.execute("INSERT INTO wrong_codes VALUES (?, ?)", (chat_id, now))
+                    db.execute("DELETE FROM wrong_codes WHERE at < ?", (now - LOCKOUT_S,))
+            db.execute("COMMIT")
         action = self.get(code)
         if taken == 1 and action is not None:
             return Claim(action)
-        return Claim(None, self._refusal(code, action, user_id, chat_id, now, "approve"))
+        if paused_until is not None:
+            return Claim(
+                None,
+                f"Too many wrong codes in this chat: `approve` is paused here until "
+                f"{format_time(paused_until)}. Nothing was run; `deny` still works.",
+                f"approvals paused in this chat after {MAX_WRONG_CODES} wrong codes",
+            )
+        return Claim(
+            None,
+            f"{self._refusal(code, user_id, chat_id)} {MAX_WRONG_CODES} wrong codes within "
+            f"{LOCKOUT_S // 60} minutes pause `approve` in this chat.",
+            _reason(action, user_id, chat_id, now),
+        )
 
     def finish(self, code: str, *, ok: bool, outcome: str) -> None:
         with self._lock, self._connect() as db:
@@ -243,50 +289,63 @@ class ApprovalStore:
                     denied.append(self.get(each))  # type: ignore[arg-type]
         if denied or code is None:
             return denied, ""
-        action = self.get(codes[0])
-        return [], self._refusal(codes[0], action, user_id, chat_id, now, "deny")
+        return [], self._refusal(codes[0], user_id, chat_id)
 
-    def _refusal(
-        self,
-        code: str,
-        action: PendingAction | None,
-        user_id: str,
-        chat_id: str,
-        now: float,
-        verb: str,
-    ) -> str:
-        if action is None:
-            waiting = self.pending(user_id, chat_id)
-            hint = (
-                " Pending in this chat: " + ", ".join(f"`{a.code}` ({a.tool})" for a in waiting)
-                if waiting
-                else " Nothing is pending in this chat."
+    def deny_all(self, outcome: str) -> list[PendingAction]:
+        """Deny every live pending action, of every user and chat (writes were turned off)."""
+        now = self.clock()
+        with self._lock, self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute(
+                "SELECT * FROM pending_actions WHERE status=? AND expires>?", (PENDING, now)
+            ).fetchall()
+            db.execute(
+                "UPDATE pending_actions SET status=?, decided=?, outcome=? "
+                "WHERE status=? AND expires>?",
+                (DENIED, now, outcome, PENDING, now),
             )
-            return f"No pending action has the code `{code}`. Check the code and try again.{hint}"
-        if action.user_id != user_id:
-            return (
-                f"Code `{code}` was issued to another user: only the person who asked for the "
-                f"action can {verb} it. Nothing was run."
-            )
-        if action.chat_id != chat_id:
-            return (
-                f"Code `{code}` belongs to another chat: {verb} it in the chat where it was "
-                "proposed. Nothing was run."
-            )
-        if action.status in (RUNNING, DONE, FAILED):
-            when = format_time(action.decided) if action.decided else "earlier"
-            return (
-                f"Code `{code}` was already used ({action.tool} was approved at {when}). A code "
-                "runs its action once: ask again for a new code. Nothing was run."
-            )
-        if action.status == DENIED:
-            return f"Code `{code}` was denied earlier; its action will not run. Nothing was run."
-        if action.expired(now):
-            return (
-                f"Code `{code}` expired at {format_time(action.expires)}. Ask the agent again "
-                "to get a new code. Nothing was run."
-            )
-        return f"Code `{code}` cannot be used ({action.status}). Nothing was run."
+            db.execute("COMMIT")
+        return [replace(_action(row), status=DENIED, decided=now, outcome=outcome) for row in rows]
+
+    def _refusal(self, code: str, user_id: str, chat_id: str) -> str:
+        """The one answer for every code that may not run: it depends on who asks and where,
+        never on whether or whose the code is."""
+        waiting = ", ".join(f"`{a.code}` ({a.tool})" for a in self.pending(user_id, chat_id))
+        hint = (
+            f"Pending for you in this chat: {waiting}."
+            if waiting
+            else "Nothing is pending for you in this chat."
+        )
+        return (
+            f"Code `{code}` cannot be used: it is wrong, expired, already used or denied, or not "
+            f"yours in this chat. Nothing was run. {hint}"
+        )
+
+
+def _reason(action: PendingAction | None, user_id: str, chat_id: str, now: float) -> str:
+    """Why a code was refused, for the audit log only."""
+    if action is None:
+        return "no such code"
+    if action.user_id != user_id:
+        return "issued to another user"
+    if action.chat_id != chat_id:
+        return "issued in another chat"
+    if action.status != PENDING:
+        return f"already {action.status}"
+    if action.expired(now):
+        return f"expired at {format_time(action.expires)}"
+    return "refused"
+
+
+def _paused_until(db: sqlite3.Connection, chat_id: str, now: float) -> float | None:
+    """When `approve` opens again in this chat, if too many wrong codes paused it."""
+    recent = db.execute(
+        "SELECT at FROM wrong_codes WHERE chat_id=? AND at>? ORDER BY at DESC LIMIT ?",
+        (chat_id, now - LOCKOUT_S, MAX_WRONG_CODES),
+    ).fetchall()
+    if len(recent) < MAX_WRONG_CODES:
+        return None
+    return recent[-1]["at"] + LOCKOUT_S
 
 
 def _action(row: sqlite3.Row) -> PendingAction:

@@ -5,7 +5,10 @@ Each read, each proposed write, each approval, denial and refused approval is ap
 how it went (outcome, a short result, duration) and when; writes carry their approval code.
 Secrets and personal data are masked before anything touches the disk: values under
 secret-looking keys are replaced whole, and every string goes through pipekit.guards.pii
-(tokens, keys, passwords, emails, phones, cards). IP addresses are kept: they are evidence.
+(tokens, keys, passwords, emails, phones, cards). Credentials pii does not know are masked
+first, keeping the words around them: `Basic <base64>` auth, the password in
+`scheme://user:password@host`, and "password is …" / "password: …" / "비밀번호는 …" phrases.
+IP addresses are kept: they are evidence.
 
 Appends take a thread lock and an exclusive `flock` on the file, and write each line with a
 single `write()` on an O_APPEND descriptor, so concurrent workers never interleave lines.
@@ -13,6 +16,8 @@ single `write()` on an O_APPEND descriptor, so concurrent workers never interlea
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fcntl
 import json
 import logging
@@ -20,8 +25,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +46,35 @@ _SECRET_KEY = re.compile(
     r"(?i)(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|"
     r"credential|authorization|cookie|session[_-]?id)"
 )
+# Each pattern's `secret` group is masked. After "Authorization: Basic" any value is a secret;
+# elsewhere a value after "Basic" only when it is base64 of "user:password".
+_BASIC_HEADER = re.compile(
+    r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+(?P<secret>[^\s\"',;]+)"
+)
+_BASIC = re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])")
+_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:(?P<secret>[^\s/?#]+)@")
+# A password ends before spaces, quotes, Hangul (a particle: "hunter2입니다") or a closing
+# full stop or parenthesis.
+_PASSWORD_VALUE = r"[\"'`]?(?P<secret>[^\s\"'`,;가-힣]+?)(?=[.)]*(?:[\s\"'`,;가-힣]|$))"
+_PASSWORD_PHRASE = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(?:password|passwd|passphrase)[\"']?"
+    r"(?:\s*[:=]\s*|\s+(?:is|was)\s+(?:now\s+)?)" + _PASSWORD_VALUE
+)
+_PASSWORD_PHRASE_KO = re.compile(
+    r"(?:비밀번호|패스워드|암호)\s*(?:[:=]|[은는이가](?:\s*[:=])?)\s*" + _PASSWORD_VALUE
+)
+# "password is required", "password: [SECRET_1]" and the like are not passwords.
+_NOT_A_PASSWORD = re.compile(
+    r"(?i)(?:required|incorrect|invalid|wrong|missing|empty|expired|correct|changed|reset|set|"
+    r"not|none|null|too|the|a|an|\*+|x+|<.*>|\$\{?.*|\{\{.*|\[[A-Z_]+(?:_\d+)?\])"
+)
 
 
 def mask_value(value: Any, mapping: dict[str, str] | None = None) -> Any:
     """A copy of `value` (JSON-like data) with secrets and personal data masked."""
     mapping = {} if mapping is None else mapping
     if isinstance(value, str):
-        result = mask(value, MASKED_TYPES, mapping)
+        result = mask(_mask_credentials(value, mapping), MASKED_TYPES, mapping)
         mapping.update(result.mapping)
         return result.text
     if isinstance(value, dict):
@@ -150,6 +179,52 @@ class AuditLog:
                 )
 
         return replace(tool, run=run)
+
+
+def _mask_credentials(text: str, mapping: dict[str, str]) -> str:
+    """`text` with each credential pii.mask misses as a `[SECRET_n]` placeholder, numbered and
+    reused as pii.mask numbers its own (and then leaves alone)."""
+    for pattern, is_secret in _CREDENTIALS:
+        text = pattern.sub(partial(_hide, is_secret=is_secret, mapping=mapping), text)
+    return text
+
+
+def _hide(
+    match: re.Match[str], *, is_secret: Callable[[str], bool], mapping: dict[str, str]
+) -> str:
+    secret = match["secret"]
+    if not is_secret(secret):
+        return match[0]
+    placeholder = next((key for key, value in mapping.items() if value == secret), None)
+    if placeholder is None:
+        placeholder = f"[SECRET_{sum(key.startswith('[SECRET_') for key in mapping) + 1}]"
+        mapping[placeholder] = secret
+    start, end = (offset - match.start() for offset in match.span("secret"))
+    return match[0][:start] + placeholder + match[0][end:]
+
+
+def _is_user_password(value: str) -> bool:
+    try:
+        return b":" in base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _is_password(value: str) -> bool:
+    return not _NOT_A_PASSWORD.fullmatch(value)
+
+
+def _always(value: str) -> bool:
+    return True
+
+
+_CREDENTIALS = (
+    (_BASIC_HEADER, _always),
+    (_BASIC, _is_user_password),
+    (_URL_PASSWORD, _always),
+    (_PASSWORD_PHRASE, _is_password),
+    (_PASSWORD_PHRASE_KO, _is_password),
+)
 
 
 def _clip(text: str) -> str:

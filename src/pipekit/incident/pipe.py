@@ -55,6 +55,9 @@ _PASS_THROUGH_ENV = {
 }
 
 
+WRITES_OFF = "writes turned off (allow_writes valve)"
+
+
 def incident_dir() -> Path:
     return settings.data_dir() / "incident"
 
@@ -96,7 +99,8 @@ class IncidentPipe(BasePipe):
         allow_writes: bool = Field(
             True,
             description="Offer write tools (restart, scale, Slack post) for approval. Off: the "
-            "agent only describes remediation; nothing can be proposed or run.",
+            "agent only describes remediation; nothing can be proposed or run, and codes "
+            "already issued are cancelled.",
         )
 
     def __init__(self, data_dir: Path | None = None) -> None:
@@ -106,6 +110,11 @@ class IncidentPipe(BasePipe):
         self._client_key: str | None = None
         self._client_lock = threading.Lock()
         self._stores: dict[Path, tuple[ApprovalStore, AuditLog]] = {}
+
+    async def on_valves_updated(self) -> None:
+        # Upstream never calls this at load, so decide() checks the valve as well.
+        if not self.valves.allow_writes:
+            await asyncio.to_thread(self.revoke_pending)
 
     async def on_shutdown(self) -> None:
         # Closing joins the MCP client's thread: keep it off the server's event loop.
@@ -125,6 +134,19 @@ class IncidentPipe(BasePipe):
         if folder not in self._stores:
             self._stores[folder] = (ApprovalStore(folder), AuditLog(folder))
         return self._stores[folder]
+
+    def revoke_pending(self) -> list[PendingAction]:
+        """Deny every pending code, audited: a code issued while writes were on must not run
+        once they are off, nor later when they are turned back on."""
+        approvals, audit = self.stores()
+        revoked = approvals.deny_all(WRITES_OFF)
+        for action in revoked:
+            audit.record(
+                event="denied", user=action.user_id, chat=action.chat_id, server=action.server,
+                tool=action.tool, arguments=action.arguments, outcome="denied", writes=True,
+                result=WRITES_OFF, approval_code=action.code,
+            )  # fmt: skip
+        return revoked
 
     def mcp(self) -> MCPClient:
         """One client per server list, kept between messages: stdio servers start once.
@@ -242,6 +264,19 @@ class IncidentPipe(BasePipe):
                 "denied here. Use the incident agent from Open WebUI."
             )
             return
+        if command.verb == "approve" and not self.valves.allow_writes:
+            self.revoke_pending()
+            audit.record(
+                event="approval_refused", user=user, chat=chat, server="", tool="",
+                arguments={}, outcome="refused", writes=True, result=WRITES_OFF,
+                approval_code=command.code,
+            )  # fmt: skip
+            yield (
+                "⛔ Writes are turned off for the incident agent (its `allow_writes` valve), so "
+                "no action can be approved. Nothing was run, and every pending code is cancelled. "
+                "Once an admin turns writes back on, ask the agent again for a new code."
+            )
+            return
         if command.verb == "deny":
             denied, refusal = approvals.deny(command.code, user, chat)
             if refusal:
@@ -277,7 +312,7 @@ class IncidentPipe(BasePipe):
                 event="approval_refused", user=user, chat=chat,
                 server=known.server if known else "", tool=known.tool if known else "",
                 arguments=known.arguments if known else {}, outcome="refused", writes=True,
-                result=claim.refusal, approval_code=command.code,
+                result=claim.reason, approval_code=command.code,
             )  # fmt: skip
             yield f"⛔ {claim.refusal}"
             return
@@ -321,7 +356,7 @@ class IncidentPipe(BasePipe):
         except (MCPToolError, MCPUnavailable, MCPTimeout) as error:
             return False, str(error)
         except Exception as error:  # a transport surprise must still end as a message
-            log.exception("approved action %s failed", action.code)
+            log.exception("approved %s on %s failed", action.tool, action.server)
             return False, f"{type(error).__name__}: {error}"
         return True, text
 
