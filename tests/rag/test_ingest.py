@@ -53,10 +53,16 @@ def index(tmp_path: Path) -> Iterator[RagIndex]:
     rag.close()
 
 
-def ingest(index: RagIndex, *sources: Path | str, collection: str = "docs", **options):
+def ingest(
+    index: RagIndex,
+    *sources: Path | str,
+    collection: str = "docs",
+    allow_private: bool = False,
+    **options,
+):
     return index.ingest(
         collection,
-        read_sources([str(s) for s in sources], delay_s=0),
+        read_sources([str(s) for s in sources], delay_s=0, allow_private=allow_private),
         get_local_embedder(),
         **options,
     )
@@ -422,7 +428,7 @@ def website(tmp_path: Path) -> Iterator[str]:
 
 
 def test_web_crawl_follows_same_site_links_obeys_robots_and_extracts_text(index, website):
-    summary = ingest(index, website)
+    summary = ingest(index, website, allow_private=True)  # the fake site is on 127.0.0.1
     base = website.rsplit("/", 1)[0]
     assert summary.added == 2
     assert dict(summary.skipped) == {f"{base}/private/secret.html": "disallowed by robots.txt"}
@@ -433,7 +439,7 @@ def test_web_crawl_follows_same_site_links_obeys_robots_and_extracts_text(index,
 
 def test_sitemap_lists_the_pages_to_index(index, website):
     base = website.rsplit("/", 1)[0]
-    summary = ingest(index, f"{base}/sitemap.xml")
+    summary = ingest(index, f"{base}/sitemap.xml", allow_private=True)
     assert summary.added == 1
     assert dict(summary.skipped) == {f"{base}/private/secret.html": "disallowed by robots.txt"}
     assert search(index, "helm chart", top_k=1)[0].doc_id == f"{base}/install.html"

@@ -9,10 +9,8 @@ page cannot make the agent read internal services.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
-import socket
 import threading
 import time
 from collections import OrderedDict
@@ -21,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from pipekit.net import AddressNotAllowed, pinned_client, read_at_most
 from pipekit.pipe.events import source
 
 from .search import SearchBackend
@@ -170,12 +169,15 @@ def fetch_page_tool(
 def read_page(url: str, settings: FetchSettings) -> tuple[str, str]:
     """(title, main text) of an HTML or plain-text page; FetchError says what went wrong."""
     current = url
-    with httpx.Client(
-        timeout=settings.timeout_s, follow_redirects=False, headers={"User-Agent": _USER_AGENT}
+    with pinned_client(
+        allow_private=settings.allow_private,
+        timeout=settings.timeout_s,
+        headers={"User-Agent": _USER_AGENT},
     ) as client:
-        # Redirects are followed by hand: each hop gets the same address checks.
+        # Redirects are followed by hand: each hop gets the same checks, and the client
+        # connects only to an address it checked (no second DNS lookup).
         for _ in range(_MAX_REDIRECTS + 1):
-            _check_address(current, settings.allow_private)
+            _check_url(current)
             try:
                 with client.stream("GET", current) as response:
                     if response.is_redirect and response.headers.get("location"):
@@ -184,29 +186,26 @@ def read_page(url: str, settings: FetchSettings) -> tuple[str, str]:
                     if response.status_code >= 400:
                         raise FetchError(f"{current} answered HTTP {response.status_code}.")
                     content_type = response.headers.get("content-type", "").lower()
-                    body = _read_limited(response, settings.max_bytes)
+                    body, cut = read_at_most(response, settings.max_bytes)
+                    if cut:
+                        log.info("page cut at %d bytes", settings.max_bytes)
                     # Only a declared charset is trusted; else the page's own <meta> decides.
                     encoding = response.charset_encoding
+            except AddressNotAllowed as refused:
+                raise FetchError(
+                    f"{refused}; fetch_page does not read internal services unless the "
+                    "`fetch_private_urls` valve is on."
+                ) from None
             except httpx.TimeoutException:
                 raise FetchError(
                     f"{current} did not answer within {settings.timeout_s:g} s."
                 ) from None
             except httpx.HTTPError as error:
-                raise FetchError(f"{current} is not reachable ({type(error).__name__}).") from None
+                raise FetchError(
+                    f"{current} is not reachable ({error or type(error).__name__})."
+                ) from None
             return _main_text(current, content_type, body, encoding)
     raise FetchError(f"{url} redirects more than {_MAX_REDIRECTS} times.")
-
-
-def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= max_bytes:
-            log.info("page cut at %d bytes", max_bytes)
-            break
-    return b"".join(parts)[:max_bytes]
 
 
 def _main_text(url: str, content_type: str, body: bytes, encoding: str | None) -> tuple[str, str]:
@@ -230,22 +229,9 @@ def _main_text(url: str, content_type: str, body: bytes, encoding: str | None) -
     )
 
 
-def _check_address(url: str, allow_private: bool) -> None:
+def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"fetch_page reads only http and https URLs, not {parts.scheme or url!r}.")
     if not parts.hostname:
         raise FetchError(f"{url!r} has no host name.")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
-        raise FetchError(f"The host {parts.hostname} does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise FetchError(
-                f"{parts.hostname} is a private address ({address}); fetch_page does not read "
-                "internal services unless the `fetch_private_urls` valve is on."
-            )

@@ -71,6 +71,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--delay", type=float, default=1.0, help="Seconds between requests to one site."
     )
     ingest.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="Crawl private and loopback addresses too (an intranet wiki); off by default, so "
+        "a page or a redirect cannot make the crawler read internal services.",
+    )
+    ingest.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Also follow redirects and sitemap entries to this host (repeatable); by default "
+        "a crawl stays on its start page's host.",
+    )
+    ingest.add_argument(
         "--keep-missing", action="store_true", help="Do not remove documents that disappeared."
     )
     ingest.add_argument(
@@ -127,7 +141,12 @@ def run(args: argparse.Namespace) -> int:
             return _fail("give at least one folder, file or URL to index")
         embedder = make_embedder(args.embedder or default_embedder(), args.ollama_url)
         items = read_sources(
-            args.sources, depth=args.depth, max_pages=args.max_pages, delay_s=args.delay
+            args.sources,
+            depth=args.depth,
+            max_pages=args.max_pages,
+            delay_s=args.delay,
+            allow_private=args.allow_private,
+            allowed_hosts=args.allow_host,
         )
         progress = _progress()
         summary = index.ingest(
