@@ -95,4 +95,6 @@ def test_secrets_are_not_echoed(server, tmp_path):
     result = valves_cli(server, "apply", str(preset))
     assert result.returncode == 0, result.stderr
     assert "sk-very-secret" not in result.stderr
-    assert live_valves(server)["openai_api_key"] == "sk-very-secret"
+    saved = json.loads((server.data_dir / "pipelines" / "chat" / "valves.json").read_text())
+    assert saved["openai_api_key"] == "sk-very-secret"
+    assert "sk-very-secret" not in json.dumps(live_valves(server))  # GET shows it masked

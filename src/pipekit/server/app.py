@@ -1,4 +1,4 @@
-"""Build the served app: upstream's FastAPI app with pipekit's loader, auth and valve route."""
+"""Build the served app: upstream's FastAPI app with pipekit's loader, auth and routes."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipekit.guards import metrics as guard_metrics
 
+from . import pipeline_files, valves_routes
 from . import upstream as upstream_server
-from . import valves_routes
 from .auth import BearerKeyMiddleware
+from .body_limit import DEFAULT_MAX_BODY_MB, MB, BodySizeLimit
+from .json_body import JsonBodyCheck
 from .loader import PipelineLoader
-from .surrogates import LoneSurrogateScrub
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class ServerConfig:
     pipelines_dir: Path
     api_key: str
     worker_threads: int = WORKER_THREADS
+    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * MB)
+    allow_remote_add: bool = False
 
 
 def build_app(config: ServerConfig) -> FastAPI:
@@ -63,10 +66,12 @@ def build_app(config: ServerConfig) -> FastAPI:
         return loader.report.as_dict()
 
     valves_routes.install(app, upstream, config.pipelines_dir)
+    pipeline_files.install(app, upstream, config.pipelines_dir, config.allow_remote_add)
     guard_metrics.install_route(app)  # Prometheus text, behind the key like every route
     _replace_refresh_middleware(app, upstream)
-    app.add_middleware(LoneSurrogateScrub)
-    app.add_middleware(BearerKeyMiddleware, api_key=config.api_key)
+    app.add_middleware(JsonBodyCheck)
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)  # before any buffering
+    app.add_middleware(BearerKeyMiddleware, api_key=config.api_key)  # outermost
     return app
 
 

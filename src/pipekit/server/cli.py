@@ -11,9 +11,14 @@ from pathlib import Path
 from pipekit import settings
 
 from .assemble import AssembleError, assemble, bundled_source_dirs
+from .body_limit import DEFAULT_MAX_BODY_MB, MB
 from .upstream import UpstreamMissing
 
 log = logging.getLogger("pipekit.serve")
+
+# Shorter keys can be guessed over the network; loopback accepts any key.
+MIN_PUBLIC_KEY_LENGTH = 16
+GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class KeyRefused(ValueError):
@@ -53,6 +58,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"Accept the well-known key {settings.WELL_KNOWN_API_KEY!r} on a non-loopback "
         "host. Anyone who knows it can read valves (with their API keys) and run pipelines.",
     )
+    parser.add_argument(
+        "--allow-remote-add",
+        action="store_true",
+        help="Let POST /pipelines/add download a pipeline from a URL and run it. Off: anyone "
+        "with the key could make the server fetch internal URLs and run what they serve.",
+    )
+    parser.add_argument(
+        "--max-body-mb",
+        type=_positive_mb,
+        default=os.getenv("PIPEKIT_MAX_BODY_MB", str(DEFAULT_MAX_BODY_MB)),
+        help="Refuse request bodies larger than this with 413. Default: $PIPEKIT_MAX_BODY_MB "
+        f"or {DEFAULT_MAX_BODY_MB:g}.",
+    )
     parser.add_argument("--log-level", default="info", help="Log level of the server.")
     parser.set_defaults(handler=serve)
 
@@ -75,7 +93,14 @@ def serve(args: argparse.Namespace) -> int:
     from .app import ServerConfig, build_app
 
     try:
-        app = build_app(ServerConfig(pipelines_dir=pipelines_dir, api_key=api_key))
+        app = build_app(
+            ServerConfig(
+                pipelines_dir=pipelines_dir,
+                api_key=api_key,
+                max_body_bytes=int(args.max_body_mb * MB),
+                allow_remote_add=args.allow_remote_add,
+            )
+        )
     except UpstreamMissing as error:
         log.error("%s", error)
         return 2
@@ -123,14 +148,24 @@ def resolve_api_key() -> tuple[str, str]:
 
 
 def check_key_for_host(host: str, api_key: str, allow_default_key: bool) -> None:
-    if api_key != settings.WELL_KNOWN_API_KEY or is_loopback(host) or allow_default_key:
+    if is_loopback(host):
         return
-    raise KeyRefused(
-        f"Refusing to listen on {host} with the well-known key {api_key!r}: anyone on the "
-        "network could read valves (and the API keys in them) and run pipelines. Set "
-        "PIPELINES_API_KEY to a secret of your own, listen on 127.0.0.1, or pass "
-        "--allow-default-key if you really mean it."
-    )
+    if api_key == settings.WELL_KNOWN_API_KEY:
+        if allow_default_key:
+            return
+        raise KeyRefused(
+            f"Refusing to listen on {host} with the well-known key {api_key!r}: anyone on the "
+            "network could read valves (and the API keys in them) and run pipelines. Set "
+            f"PIPELINES_API_KEY to a secret of your own (generate one with {GENERATE_KEY}), "
+            "listen on 127.0.0.1, or pass --allow-default-key if you really mean it."
+        )
+    if len(api_key) < MIN_PUBLIC_KEY_LENGTH:
+        raise KeyRefused(
+            f"Refusing to listen on {host} with a {len(api_key)}-character API key: on a "
+            f"network address it must have at least {MIN_PUBLIC_KEY_LENGTH} characters, or it "
+            f"can be guessed. Generate one with {GENERATE_KEY} and set it as PIPELINES_API_KEY "
+            "(or in PIPELINES_API_KEY_FILE), or listen on 127.0.0.1."
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -140,6 +175,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _positive_mb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"want a number of MB above 0, such as 16, not {text!r}")
+    return value
 
 
 def _url_host(host: str) -> str:

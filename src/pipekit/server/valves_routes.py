@@ -1,10 +1,11 @@
-"""Valve updates that keep the fields a request leaves out.
+"""Valve routes: secrets masked, and updates that keep the fields a request leaves out.
 
-Upstream builds the valves from the request body alone, so a partial update resets every
-omitted valve to its default; it also answers a bad value with HTTP 500. This route merges
-the request over the live valves, validates, reports each bad or unknown field with 422,
-and changes nothing unless every field is valid. A null value (the admin panel's "Default")
-resets that valve to its default.
+Upstream returns valves (API keys included) in clear, builds the valves from the request
+body alone, so a partial update resets every omitted valve to its default, and answers a bad
+value with HTTP 500. These routes mask secrets (see secret_valves), merge the request over the
+live valves, validate, report each bad or unknown field with 422, and change nothing unless
+every field is valid. A null value (the admin panel's "Default") resets that valve to its
+default; a masked secret posted back unchanged keeps the stored one.
 """
 
 from __future__ import annotations
@@ -22,14 +23,25 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from .loader import valves_path
+from .secret_valves import masked_schema, masked_values, plain_values, restore_unchanged
 
 
 def install(app: FastAPI, upstream: ModuleType, pipelines_dir: Path) -> None:
-    async def update_valves(pipeline_id: str, request: Request) -> Any:
+    def live_valves(pipeline_id: str) -> tuple[Any, BaseModel]:
         pipeline = upstream.PIPELINE_MODULES.get(pipeline_id)
         valves = getattr(pipeline, "valves", None)
         if not isinstance(valves, BaseModel):
             raise HTTPException(404, f"Pipeline {pipeline_id} not found or has no valves")
+        return pipeline, valves
+
+    async def get_valves(pipeline_id: str) -> dict[str, Any]:
+        return masked_values(live_valves(pipeline_id)[1])
+
+    async def get_valves_spec(pipeline_id: str) -> dict[str, Any]:
+        return masked_schema(live_valves(pipeline_id)[1])
+
+    async def update_valves(pipeline_id: str, request: Request) -> Any:
+        pipeline, valves = live_valves(pipeline_id)
         try:
             changes = json.loads(await request.body() or b"{}")
         except ValueError as error:
@@ -42,15 +54,20 @@ def install(app: FastAPI, upstream: ModuleType, pipelines_dir: Path) -> None:
             return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
         pipeline.valves = updated
         _write_atomically(
-            valves_path(pipelines_dir, upstream.PIPELINE_NAMES[pipeline_id]), updated.model_dump()
+            valves_path(pipelines_dir, upstream.PIPELINE_NAMES[pipeline_id]), plain_values(updated)
         )
         if hasattr(pipeline, "on_valves_updated"):
             await pipeline.on_valves_updated()
-        return updated.model_dump()
+        return masked_values(updated)
 
-    # Ahead of upstream's routes of the same path, which would otherwise match first.
-    for path in ("/{pipeline_id}/valves/update", "/v1/{pipeline_id}/valves/update"):
-        app.router.routes.insert(0, APIRoute(path, update_valves, methods=["POST"]))
+    # Ahead of upstream's routes of the same paths, which would otherwise match first.
+    for prefix in ("", "/v1"):
+        for path, endpoint, method in (
+            ("/{pipeline_id}/valves", get_valves, "GET"),
+            ("/{pipeline_id}/valves/spec", get_valves_spec, "GET"),
+            ("/{pipeline_id}/valves/update", update_valves, "POST"),
+        ):
+            app.router.routes.insert(0, APIRoute(prefix + path, endpoint, methods=[method]))
 
 
 class InvalidValves(ValueError):
@@ -63,7 +80,8 @@ class InvalidValves(ValueError):
 def validated(valves: BaseModel, changes: dict[str, Any]) -> BaseModel:
     """The live valves with `changes` applied; InvalidValves names every bad field."""
     model = type(valves)
-    problems = [
+    changes, problems = restore_unchanged(valves, changes)
+    problems += [
         {"field": key, "message": "unknown valve"}
         for key in changes
         if key not in model.model_fields
@@ -75,7 +93,7 @@ def validated(valves: BaseModel, changes: dict[str, Any]) -> BaseModel:
         else value
         for key, value in changes.items()
     }
-    merged = {**valves.model_dump(), **changes}
+    merged = {**plain_values(valves), **changes}
     try:
         updated = model(**merged)
     except ValidationError as error:
