@@ -22,6 +22,7 @@ from tests.support.server import REPO
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "compose.yaml"
 COMPOSE_CPU = DOCKER / "compose.cpu.yaml"
+COMPOSE_SLACK_WRITES = DOCKER / "compose.slack-writes.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
 DOCKERFILE = DOCKER / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"

@@ -16,6 +16,7 @@ from pipekit.cli import build_parser
 from tests.deploy.files import (
     COMPOSE,
     COMPOSE_CPU,
+    COMPOSE_SLACK_WRITES,
     DOCKER,
     ENV_EXAMPLE,
     bare_variables_in,
@@ -35,7 +36,7 @@ PIPEKIT_IMAGE_SERVICES = {"pipekit", "mcp-openshift", "mcp-slack"}
 def env() -> dict[str, str]:
     """.env.example with the secrets filled in, as a user's docker/.env would be."""
     entries = read_env_file(ENV_EXAMPLE)
-    for secret in ("PIPELINES_API_KEY", "WEBUI_SECRET_KEY", "SEARXNG_SECRET"):
+    for secret in ("PIPELINES_API_KEY", "WEBUI_SECRET_KEY", "SEARXNG_SECRET", "PIPEKIT_MCP_TOKEN"):
         entries[secret] = f"{secret.lower()}-value"
     return entries
 
@@ -140,9 +141,19 @@ def test_open_webui_is_prewired_to_pipekit_with_the_same_key_and_to_ollama(compo
 
 
 def test_missing_secrets_stop_compose_with_a_message_naming_the_env_file():
-    bare = read_env_file(ENV_EXAMPLE)
+    bare = read_env_file(ENV_EXAMPLE) | {"PIPEKIT_MCP_TOKEN": "mcp-token-value-of-24ch"}
     with pytest.raises(KeyError, match="set PIPELINES_API_KEY in docker/.env"):
         interpolate(load_compose(COMPOSE), bare)
+
+
+def test_the_mcp_token_is_required_by_every_service_that_uses_it(env):
+    """An empty token would leave the MCP servers open to the compose network; the servers
+    refuse to start without one, and compose stops before that with a message."""
+    without = env | {"PIPEKIT_MCP_TOKEN": ""}
+    for name in ("pipekit", "mcp-openshift", "mcp-slack"):
+        service = load_compose(COMPOSE)["services"][name]
+        with pytest.raises(KeyError, match="set PIPEKIT_MCP_TOKEN in docker/.env"):
+            interpolate(service["environment"], without)
 
 
 def test_pipekit_is_pointed_at_the_services_in_the_stack(services, env):
@@ -190,10 +201,10 @@ def test_state_lives_in_named_volumes(compose, services):
     for name, mount in mounts.items():
         assert mount in services[name]["volumes"], name
     used = {
-        str(volume).split(":")[0]
+        volume.split(":")[0]
         for service in services.values()
         for volume in service.get("volumes", [])
-        if not str(volume).startswith((".", "/", "~"))
+        if isinstance(volume, str) and not volume.startswith((".", "/", "~"))
     }
     assert used == set(compose["volumes"]), "declared and used named volumes differ"
 
@@ -222,12 +233,39 @@ def test_optional_services_sit_behind_profiles(services):
     assert profiles("mcp-slack") == {"mcp", "mcp-slack"}
 
 
-def test_openshift_mcp_server_is_read_only_with_the_kubeconfig_mounted_read_only(services, env):
+def test_openshift_mcp_server_reads_with_a_service_account_kubeconfig_not_yours(services, env):
     service = services["mcp-openshift"]
     assert "--read-only" in service["command"]
-    assert f"{env['KUBECONFIG_FILE']}:/kube/config:ro" in service["volumes"]
     assert service["command"][service["command"].index("--kubeconfig") + 1] == "/kube/config"
+    (mount,) = service["volumes"]
+    assert mount["type"] == "bind" and mount["target"] == "/kube/config"
+    assert mount["read_only"] is True
+    # A missing file must stop `up`, not become an empty directory the server cannot read.
+    assert mount["bind"] == {"create_host_path": False}
+    assert mount["source"] == env["MCP_KUBECONFIG"] == "./mcp-openshift.kubeconfig"
+    assert Path(mount["source"]).parent.name != ".kube" and not mount["source"].startswith("~")
+    # It holds a token: git must not pick it up next to the compose file.
+    assert "mcp-openshift.kubeconfig" in (DOCKER / ".gitignore").read_text().splitlines()
+    assert service["environment"]["PIPEKIT_MCP_NAMESPACES"] == env["PIPEKIT_MCP_NAMESPACES"]
     assert "SLACK_BOT_TOKEN" in services["mcp-slack"]["environment"]
+
+
+def test_slack_mcp_server_is_read_only_unless_the_writes_override_is_added(env):
+    base = load_compose(COMPOSE)
+    assert "--read-only" in base["services"]["mcp-slack"]["command"]
+    override = load_compose(COMPOSE_SLACK_WRITES)
+    assert set(override["services"]) == {"mcp-slack"}, "the override changes only mcp-slack"
+    merged = merge_compose(base, override)
+    writes = merged["services"]["mcp-slack"]
+    assert writes["command"] == [p for p in base["services"]["mcp-slack"]["command"]
+                                 if p != "--read-only"]  # fmt: skip
+    assert {k: v for k, v in writes.items() if k != "command"} == {
+        k: v for k, v in base["services"]["mcp-slack"].items() if k != "command"
+    }
+    for name in base["services"]:
+        if name != "mcp-slack":
+            assert merged["services"][name] == base["services"][name]
+    spec_checked(expand_home(interpolate(merged, env)))
 
 
 def test_every_command_is_one_the_pipekit_cli_accepts(services):
@@ -265,13 +303,14 @@ def test_every_variable_compose_reads_is_documented_in_env_example():
     assert used - documented == set(), "add these to docker/.env.example"
     # Only compose's own variables may be in the example without being used by the file.
     assert documented - used <= {"COMPOSE_PROFILES"}, "stale entries in docker/.env.example"
-    for path in (COMPOSE, COMPOSE_CPU):
+    for path in (COMPOSE, COMPOSE_CPU, COMPOSE_SLACK_WRITES):
         assert bare_variables_in(path.read_text(encoding="utf-8")) == [], path.name
 
 
 def test_env_example_ships_no_secret_values():
     entries = read_env_file(ENV_EXAMPLE)
-    for name in ("PIPELINES_API_KEY", "WEBUI_SECRET_KEY", "SEARXNG_SECRET", "SLACK_BOT_TOKEN"):
+    secrets = ("PIPELINES_API_KEY", "WEBUI_SECRET_KEY", "SEARXNG_SECRET", "SLACK_BOT_TOKEN")
+    for name in (*secrets, "PIPEKIT_MCP_TOKEN"):
         assert entries[name] == "", f"{name} must be left for the user to set"
 
 
@@ -289,7 +328,7 @@ def expand_home(document: dict) -> dict:
     """Compose expands `~` in bind-mount sources itself; the parser does not."""
     for service in document["services"].values():
         service["volumes"] = [
-            str(Path(v).expanduser()) if str(v).startswith("~") else v
+            str(Path(v).expanduser()) if isinstance(v, str) and v.startswith("~") else v
             for v in service.get("volumes", [])
         ]
     return document

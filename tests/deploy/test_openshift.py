@@ -10,9 +10,10 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from pipekit.cli import build_parser
-from tests.deploy.files import DEPLOY_DOCS, DOCKERFILE, kustomize
+from tests.deploy.files import DEPLOY_DOCS, DOCKER, DOCKERFILE, kustomize
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,8 @@ KUBERNETES_VERSION = "1.32"
 READ_VERBS = {"get", "list", "watch"}
 WRITE_VERBS = {"patch", "update"}
 MCP_OPENSHIFT = "pipekit-mcp-openshift"
+READ_ROLE = "pipekit-mcp-openshift-read"
+OVERLAYS = ["read-only", "with-writes", "cluster-wide-read"]
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,11 @@ def read_only() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def with_writes() -> list[dict[str, Any]]:
     return kustomize("with-writes")
+
+
+@pytest.fixture(scope="module")
+def cluster_wide() -> list[dict[str, Any]]:
+    return kustomize("cluster-wide-read")
 
 
 def objects(rendered: list[dict], kind: str) -> dict[str, dict]:
@@ -61,7 +69,7 @@ def rules(rendered: list[dict]) -> set[tuple[str, str, str]]:
     return granted
 
 
-@pytest.mark.parametrize("overlay", ["read-only", "with-writes"])
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_object_is_valid_against_the_kubernetes_schemas(overlay, kubernetes_validate):
     rendered = kustomize(overlay)
     for manifest in rendered:
@@ -76,7 +84,6 @@ def test_every_object_is_valid_against_the_kubernetes_schemas(overlay, kubernete
         "ConfigMap",
         "ServiceAccount",
         "ClusterRole",
-        "ClusterRoleBinding",
     }
 
 
@@ -208,8 +215,9 @@ def test_read_only_overlay_grants_no_write_verb_and_no_secrets(read_only):
     granted = rules(read_only)
     assert {verb for _, _, verb in granted} <= READ_VERBS
     assert not {resource for _, resource, _ in granted if resource.startswith("secrets")}
-    (container,) = pod_spec(objects(read_only, "Deployment")[MCP_OPENSHIFT])["containers"]
-    assert "--read-only" in container["args"]
+    for name in (MCP_OPENSHIFT, "pipekit-mcp-slack"):
+        (container,) = pod_spec(objects(read_only, "Deployment")[name])["containers"]
+        assert "--read-only" in container["args"], name
 
 
 def test_only_the_openshift_mcp_server_gets_a_kubernetes_identity(read_only):
@@ -220,11 +228,50 @@ def test_only_the_openshift_mcp_server_gets_a_kubernetes_identity(read_only):
             assert spec["automountServiceAccountToken"] is True
         else:
             assert spec["automountServiceAccountToken"] is False, name
-    (binding,) = objects(read_only, "ClusterRoleBinding").values()
+
+
+def allow_list(rendered: list[dict]) -> set[str]:
+    """PIPEKIT_MCP_NAMESPACES of the OpenShift MCP server; empty when it has none."""
+    (container,) = pod_spec(objects(rendered, "Deployment")[MCP_OPENSHIFT])["containers"]
+    env = {entry["name"]: entry.get("value", "") for entry in container["env"]}
+    return {name.strip() for name in env.get("PIPEKIT_MCP_NAMESPACES", "").split(",") if name}
+
+
+def bindings(rendered: list[dict], kind: str, role: str) -> list[dict]:
+    return [o for o in rendered if o["kind"] == kind and o["roleRef"]["name"] == role]
+
+
+def test_base_binds_no_role_so_no_overlay_reads_the_whole_cluster_by_accident():
+    base = kustomize("../base")
+    assert not [o for o in base if o["kind"] in ("ClusterRoleBinding", "RoleBinding")]
+    assert allow_list(base) == set()
+
+
+@pytest.mark.parametrize("overlay", ["read-only", "with-writes"])
+def test_read_role_is_bound_per_listed_namespace_and_the_server_refuses_the_rest(overlay):
+    rendered = kustomize(overlay)
+    assert not objects(rendered, "ClusterRoleBinding"), "no cluster-wide read by default"
+    account = objects(rendered, "ServiceAccount")[MCP_OPENSHIFT]["metadata"]["namespace"]
+    reads = bindings(rendered, "RoleBinding", READ_ROLE)
+    assert reads
+    for binding in reads:
+        assert binding["roleRef"]["kind"] == "ClusterRole"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": MCP_OPENSHIFT, "namespace": account}
+        ]
+        assert binding["metadata"]["namespace"] != account
+    # RBAC and the server's allow-list name the same namespaces.
+    assert {b["metadata"]["namespace"] for b in reads} == allow_list(rendered)
+
+
+def test_cluster_wide_read_is_an_explicit_overlay_without_an_allow_list(cluster_wide):
+    (binding,) = bindings(cluster_wide, "ClusterRoleBinding", READ_ROLE)
+    account = objects(cluster_wide, "ServiceAccount")[MCP_OPENSHIFT]["metadata"]["namespace"]
     assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": MCP_OPENSHIFT, "namespace": "pipekit"}
+        {"kind": "ServiceAccount", "name": MCP_OPENSHIFT, "namespace": account}
     ]
-    assert binding["roleRef"]["name"] in objects(read_only, "ClusterRole")
+    assert not objects(cluster_wide, "RoleBinding")
+    assert allow_list(cluster_wide) == set()
 
 
 # The Kubernetes client calls in pipekit.mcp.openshift, and the grant each needs.
@@ -236,6 +283,7 @@ API_CALLS = {
     "list_namespaced_event": ("", "events", "list"),
     "list_event_for_all_namespaces": ("", "events", "list"),
     "list_namespace": ("", "namespaces", "list"),
+    "read_namespace": ("", "namespaces", "get"),
     "list_namespaced_deployment": ("apps", "deployments", "list"),
     "list_deployment_for_all_namespaces": ("apps", "deployments", "list"),
     "read_namespaced_deployment": ("apps", "deployments", "get"),
@@ -272,9 +320,10 @@ def test_write_overlay_adds_only_patch_and_update_on_deployments(read_only, with
         for verb in WRITE_VERBS
     }
     # Bound per namespace (a RoleBinding), to the same service account, never cluster-wide.
-    assert len(objects(with_writes, "ClusterRoleBinding")) == 1
-    (binding,) = objects(with_writes, "RoleBinding").values()
-    assert binding["roleRef"]["name"] == "pipekit-mcp-openshift-write"
+    assert not objects(with_writes, "ClusterRoleBinding")
+    (binding,) = bindings(with_writes, "RoleBinding", "pipekit-mcp-openshift-write")
+    # A namespace outside the allow-list would be refused by the server anyway.
+    assert binding["metadata"]["namespace"] in allow_list(with_writes)
     # write-rolebinding.yaml names the namespace itself: it must match the overlay's.
     account = objects(with_writes, "ServiceAccount")[MCP_OPENSHIFT]
     assert binding["subjects"] == [
@@ -284,8 +333,9 @@ def test_write_overlay_adds_only_patch_and_update_on_deployments(read_only, with
             "namespace": account["metadata"]["namespace"],
         }
     ]
-    (container,) = pod_spec(objects(with_writes, "Deployment")[MCP_OPENSHIFT])["containers"]
-    assert "--read-only" not in container["args"]
+    for name in (MCP_OPENSHIFT, "pipekit-mcp-slack"):
+        (container,) = pod_spec(objects(with_writes, "Deployment")[name])["containers"]
+        assert "--read-only" not in container["args"], name
 
 
 def test_write_overlay_changes_nothing_else(read_only, with_writes):
@@ -300,7 +350,7 @@ def test_write_overlay_changes_nothing_else(read_only, with_writes):
         ("RoleBinding", "pipekit-mcp-openshift-write"),
     }
     changed = {k for k in before if before[k] != after[k]}
-    assert changed == {("Deployment", MCP_OPENSHIFT)}
+    assert changed == {("Deployment", MCP_OPENSHIFT), ("Deployment", "pipekit-mcp-slack")}
 
 
 def test_every_pipekit_setting_in_the_config_map_is_read_by_pipekit(read_only):
@@ -343,3 +393,29 @@ def test_docs_crawl_job_ingests_a_site_into_pipekits_data_on_pipekits_node(read_
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"]["drop"] == ["ALL"]
     assert spec["automountServiceAccountToken"] is False
+
+
+def test_compose_reader_account_gets_the_read_role_per_namespace_and_a_token(kubernetes_validate):
+    """docker/mcp-openshift-reader.yaml: the identity behind compose's mcp-openshift."""
+    documents = list(yaml.safe_load_all((DOCKER / "mcp-openshift-reader.yaml").read_text()))
+    for manifest in documents:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    by_kind = {manifest["kind"]: manifest for manifest in documents}
+    assert set(by_kind) == {"ServiceAccount", "Secret", "RoleBinding"}
+    account = by_kind["ServiceAccount"]["metadata"]
+    secret = by_kind["Secret"]
+    assert secret["type"] == "kubernetes.io/service-account-token" and "data" not in secret
+    assert secret["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": account["name"]
+    }
+    binding = by_kind["RoleBinding"]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": READ_ROLE,
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+    ]
+    base_role = yaml.safe_load((DOCKER / "openshift/base/mcp-openshift-rbac-read.yaml").read_text())
+    assert base_role["kind"] == "ClusterRole" and base_role["metadata"]["name"] == READ_ROLE

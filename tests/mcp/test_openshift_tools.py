@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pipekit.mcp.budget import Budget
 from pipekit.mcp.openshift import OpenShiftTools, api_client, decode_helm_release
 from tests.fakes.fixtures import Cluster
-from tests.fakes.kubernetes import FakeKubernetes
+from tests.fakes.kubernetes import FakeKubernetes, deployment, running_pods, scaled_up
 
 CHECKOUT = "checkout-7d9f8c6b5-x7k2p"
 
@@ -190,3 +190,78 @@ def test_scale_dry_run_changes_nothing_and_scale_does(own_cluster):
         == "Scaled deployment shop/checkout from 2 to 0 replicas."
     )
     assert fake.objects["deployments"][("shop", "checkout")]["spec"]["replicas"] == 0
+
+
+# --- the namespace allow-list (--namespaces) ----------------------------------------------
+
+TEAM_POD = "api-5f6b7c8d9-a1b2c"
+
+
+@pytest.fixture
+def teams(tmp_path) -> Iterator[tuple[FakeKubernetes, OpenShiftTools]]:
+    """Two teams' namespaces on one cluster, and tools limited to team-a."""
+    with FakeKubernetes(scenarios=()) as fake:
+        for team in ("team-a", "team-b"):
+            image = f"registry.example.com/{team}/api:1.0"
+            deployment(fake, team, "api", image=image, replicas=2, ready=2)
+            running_pods(fake, team, "api", image, "api-5f6b7c8d9", [f"{team} secret log line"])
+            scaled_up(fake, team, "api", "api-5f6b7c8d9", 2, age_s=600)
+        kubeconfig = str(fake.kubeconfig(tmp_path / "config"))
+        yield fake, OpenShiftTools(api_client(kubeconfig), namespaces=frozenset({"team-a"}))
+
+
+def test_allowed_namespace_reads_work_and_another_teams_logs_are_refused(teams):
+    fake, tools = teams
+    assert "team-a secret log line" in tools.pods_log("team-a", TEAM_POD)
+    before = len(fake.requests)
+    with pytest.raises(ToolError, match=r"Refused: namespace 'team-b' is outside .*\(team-a\)"):
+        tools.pods_log("team-b", TEAM_POD)
+    assert len(fake.requests) == before, "refused before any API call"
+
+
+CALLS_INTO_TEAM_B = {
+    "pods_list": {},
+    "pods_get": {"name": TEAM_POD},
+    "pods_log": {"name": TEAM_POD},
+    "events_list": {},
+    "deployments_list": {},
+    "deployments_get": {"name": "api"},
+    "routes_list": {},
+    "helm_releases_list": {},
+    "deployment_restart": {"name": "api"},
+    "deployment_scale": {"name": "api", "replicas": 0},
+}
+
+
+@pytest.mark.parametrize("tool", sorted(CALLS_INTO_TEAM_B))
+def test_every_namespaced_tool_refuses_a_namespace_outside_the_list(teams, tool):
+    fake, tools = teams
+    with pytest.raises(ToolError, match="Refused: namespace 'team-b'"):
+        getattr(tools, tool)(namespace="team-b", **CALLS_INTO_TEAM_B[tool])
+    assert not fake.patches
+    assert not any("team-b" in request.path for request in fake.requests)
+
+
+def test_all_namespace_queries_and_the_namespace_list_keep_to_the_allowed_ones(teams):
+    fake, tools = teams
+    pods = tools.pods_list()
+    assert "team-a" in pods and "team-b" not in pods
+    events = tools.events_list()
+    assert "[team-a]" in events and "team-b" not in events
+    assert "team-b" not in tools.deployments_list()
+    assert tools.helm_releases_list() == "No helm releases in the allowed namespaces (team-a)."
+    namespaces = tools.namespaces_list()
+    assert "team-a" in namespaces and "Active" in namespaces and "team-b" not in namespaces
+    # Never a cluster-wide list: a per-namespace RoleBinding would not allow one anyway.
+    paths = {request.path for request in fake.requests}
+    assert "/api/v1/pods" not in paths and "/api/v1/namespaces" not in paths
+
+
+def test_without_an_allow_list_every_namespace_is_visible(teams, tmp_path):
+    fake, _ = teams
+    tools = OpenShiftTools(api_client(str(fake.kubeconfig(tmp_path / "all"))))
+    assert "team-b secret log line" in tools.pods_log("team-b", TEAM_POD)
+    assert {"team-a", "team-b"} <= set(tools.namespaces_list().split())
+    pods = tools.pods_list()
+    assert "team-a" in pods and "team-b" in pods
+    assert fake.requests[-1].path == "/api/v1/pods"  # one cluster-wide list, as before

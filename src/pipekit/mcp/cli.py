@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .server import TOKEN_ENV, TRANSPORTS
+from .server import MIN_TOKEN_LENGTH, TOKEN_ENV, TRANSPORTS, TokenRefused, ToolServer, serve
 
 log = logging.getLogger(__name__)
+
+# The openshift server's namespace allow-list, for deployments that set env, not args.
+NAMESPACES_ENV = "PIPEKIT_MCP_NAMESPACES"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)."
     )
     openshift.add_argument("--context", help="kubeconfig context (default: the current one).")
+    openshift.add_argument(
+        "--namespaces",
+        default=os.environ.get(NAMESPACES_ENV, ""),
+        help="Comma-separated namespaces the tools may see; every other one is refused "
+        f"(default: ${NAMESPACES_ENV}; empty: all the credentials allow).",
+    )
     slack = _server(
         servers,
         "slack",
@@ -70,7 +80,8 @@ def _server(
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help=f"HTTP/SSE bind address (default 127.0.0.1; set {TOKEN_ENV} before exposing it).",
+        help=f"HTTP/SSE bind address (default 127.0.0.1). Any other address needs {TOKEN_ENV} "
+        f"({MIN_TOKEN_LENGTH}+ characters).",
     )
     parser.add_argument("--port", type=int, default=port, help=f"HTTP/SSE port (default {port}).")
     parser.add_argument(
@@ -84,24 +95,25 @@ def _server(
 
 def run_openshift(args: argparse.Namespace) -> int:
     from .openshift import ClusterConfigError, OpenShiftTools, api_client, build_server
-    from .server import serve
 
     try:
         api = api_client(args.kubeconfig, args.context)
     except ClusterConfigError as error:
         print(f"pipekit mcp openshift: {error}", file=sys.stderr)
         return 2
-    server = build_server(OpenShiftTools(api), read_only=args.read_only)
+    namespaces = frozenset(filter(None, (n.strip() for n in args.namespaces.split(","))))
+    tools = OpenShiftTools(api, namespaces=namespaces or None)
+    server = build_server(tools, read_only=args.read_only)
     log.info(
-        "openshift MCP server for %s%s",
+        "openshift MCP server for %s%s%s",
         api.configuration.host,
         " (read-only)" if args.read_only else "",
+        f", namespaces {', '.join(sorted(namespaces))}" if namespaces else "",
     )
-    return serve(server, args.transport, host=args.host, port=args.port)
+    return _serve("openshift", server, args)
 
 
 def run_slack(args: argparse.Namespace) -> int:
-    from .server import serve
     from .slack import SlackTools, build_server, web_client
 
     try:
@@ -110,7 +122,15 @@ def run_slack(args: argparse.Namespace) -> int:
         print(f"pipekit mcp slack: {error}", file=sys.stderr)
         return 2
     server = build_server(SlackTools(client), read_only=args.read_only)
-    return serve(server, args.transport, host=args.host, port=args.port)
+    return _serve("slack", server, args)
+
+
+def _serve(name: str, server: ToolServer, args: argparse.Namespace) -> int:
+    try:
+        return serve(server, args.transport, host=args.host, port=args.port)
+    except TokenRefused as error:
+        print(f"pipekit mcp {name}: {error}", file=sys.stderr)
+        return 2
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -5,6 +5,9 @@ Reads: namespaces (OpenShift projects), pods (list with phase/reason filters, ge
 releases. Writes: rollout restart and scale — annotated as destructive, hidden and refused
 with `--read-only`, and both take `dry_run` so an approval step can show what would change.
 
+With `namespaces` (`--namespaces a,b`) every tool is limited to those namespaces: others are
+refused before any API call, and "all namespaces" means all of those.
+
 Output is what `kubectl` would print, clipped to an output budget. API errors (403, 404,
 unreachable) come back as tool errors a person can act on, never as tracebacks.
 
@@ -63,7 +66,8 @@ HELM_COLUMNS = ("NAME", "NAMESPACE", "REVISION", "STATUS", "CHART", "APP VERSION
 
 Namespace = Annotated[str, Field(description="Namespace (OpenShift project).")]
 AnyNamespace = Annotated[
-    str | None, Field(description="Namespace (OpenShift project); empty for all namespaces.")
+    str | None,
+    Field(description="Namespace (OpenShift project); empty for every namespace it may see."),
 ]
 Name = Annotated[str, Field(description="Object name.")]
 DryRun = Annotated[
@@ -116,12 +120,21 @@ def api_client(kubeconfig: str | None = None, context: str | None = None) -> cli
 class OpenShiftTools:
     """The tools, as plain methods over one API client; `build_server` registers them."""
 
-    def __init__(self, api: client.ApiClient, *, budget: Budget = DEFAULT_BUDGET) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        *,
+        budget: Budget = DEFAULT_BUDGET,
+        namespaces: frozenset[str] | None = None,
+    ) -> None:
         self.api = api
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.custom = client.CustomObjectsApi(api)
         self.budget = budget
+        # The allow-list: None reads whatever the credentials allow. Checked here as well as
+        # by RBAC, so a cluster-wide binding or an operator's kubeconfig cannot widen it.
+        self.namespaces = namespaces
 
     @property
     def host(self) -> str:
@@ -149,8 +162,24 @@ class OpenShiftTools:
             return json.loads(data)
         return data.decode("utf-8", errors="replace")
 
+    def _allow(self, namespace: str) -> None:
+        """Refuse, before any API call, a namespace outside the allow-list."""
+        if self.namespaces is not None and namespace not in self.namespaces:
+            raise ToolError(
+                f"Refused: namespace {namespace!r} is outside the namespaces this MCP server "
+                f"may use ({', '.join(sorted(self.namespaces))}). Ask an operator to add it to "
+                "its --namespaces if you need it."
+            )
+
+    def _where(self, namespace: str | None) -> str:
+        if namespace:
+            return f"in {namespace}"
+        if self.namespaces is not None:
+            return f"in the allowed namespaces ({', '.join(sorted(self.namespaces))})"
+        return "in all namespaces"
+
     def _items(self, kind: str, namespace: str | None, **options: Any) -> list[dict[str, Any]]:
-        """List `kind` in one namespace, or in all of them when `namespace` is empty."""
+        """List `kind` in one namespace, or in all (allowed) ones when `namespace` is empty."""
         in_namespace, everywhere = {
             "pods": (self.core.list_namespaced_pod, self.core.list_pod_for_all_namespaces),
             "events": (self.core.list_namespaced_event, self.core.list_event_for_all_namespaces),
@@ -167,10 +196,20 @@ class OpenShiftTools:
                 functools.partial(self.custom.list_cluster_custom_object, *ROUTE_API, "routes"),
             ),
         }[kind]
-        what = f"listing {kind} {_where(namespace)}"
+        what = f"listing {kind} {self._where(namespace)}"
         options = {k: v for k, v in options.items() if v}
         if namespace:
+            self._allow(namespace)
             return self._call(what, in_namespace, namespace, **options)["items"]
+        if self.namespaces is not None:
+            # One list per allowed namespace: this is also all a per-namespace RoleBinding allows.
+            return [
+                item
+                for allowed in sorted(self.namespaces)
+                for item in self._call(
+                    f"listing {kind} in {allowed}", in_namespace, allowed, **options
+                )["items"]
+            ]
         return self._call(what, everywhere, **options)["items"]
 
     def _routes_in(self, api: tuple[str, str], namespace: str, **options: Any) -> Any:
@@ -183,6 +222,38 @@ class OpenShiftTools:
 
     def namespaces_list(self) -> str:
         """List namespaces (OpenShift projects) with their status and age."""
+        items = (
+            self._allowed_namespaces() if self.namespaces is not None else self._all_namespaces()
+        )
+        now = _now()
+        rows = [
+            [
+                m["name"],
+                (ns.get("status") or {}).get("phase", ""),
+                _age(m.get("creationTimestamp"), now),
+            ]
+            for ns in items
+            for m in [ns["metadata"]]
+        ]
+        return self._fit(_table(("NAME", "STATUS", "AGE"), rows) or ["No namespaces visible."])
+
+    def _allowed_namespaces(self) -> list[dict[str, Any]]:
+        """Each allowed namespace, read by name: a RoleBinding grants `get` on its namespace."""
+        found = []
+        for name in sorted(self.namespaces or ()):
+            try:
+                found.append(
+                    self._call(f"reading namespace {name}", self.core.read_namespace, name)
+                )
+            except KubeApiError as error:
+                if error.status not in (403, 404):
+                    raise
+                # Still listed, so the model sees the name and why it cannot look inside.
+                phase = "Forbidden" if error.status == 403 else "NotFound"
+                found.append({"metadata": {"name": name}, "status": {"phase": phase}})
+        return found
+
+    def _all_namespaces(self) -> list[dict[str, Any]]:
         try:
             items = self._call("listing namespaces", self.core.list_namespace)["items"]
         except KubeApiError as error:
@@ -199,17 +270,7 @@ class OpenShiftTools:
                 )["items"]
             except KubeApiError:
                 raise error from None
-        now = _now()
-        rows = [
-            [
-                m["name"],
-                (ns.get("status") or {}).get("phase", ""),
-                _age(m.get("creationTimestamp"), now),
-            ]
-            for ns in items
-            for m in [ns["metadata"]]
-        ]
-        return self._fit(_table(("NAME", "STATUS", "AGE"), rows) or ["No namespaces visible."])
+        return items
 
     def pods_list(
         self,
@@ -227,7 +288,7 @@ class OpenShiftTools:
         ] = None,
     ) -> str:
         """List pods: ready, status (as kubectl shows it), restarts, last termination, node."""
-        where = _where(namespace)
+        where = self._where(namespace)
         everything = items = self._items("pods", namespace, label_selector=label_selector)
         if status:
             items = [p for p in items if _pod_matches(p, status)]
@@ -256,6 +317,7 @@ class OpenShiftTools:
 
     def pods_get(self, namespace: Namespace, name: Name) -> str:
         """Describe a pod: node, conditions; per container state, restarts, last exit, resources."""
+        self._allow(namespace)
         p = self._call(
             f"reading pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace
         )
@@ -319,6 +381,7 @@ class OpenShiftTools:
         ] = None,
     ) -> str:
         """Read a pod's newest log lines (repeats collapsed); previous=true for the crashed one."""
+        self._allow(namespace)
         what = f"reading the log of pod {namespace}/{name}"
         text = self._call(
             what,
@@ -379,7 +442,7 @@ class OpenShiftTools:
                 selectors.append(f"involvedObject.kind={kind[:1].upper()}{kind[1:]}")
         if warnings_only:
             selectors.append("type=Warning")
-        where = _where(namespace)
+        where = self._where(namespace)
         items = self._items("events", namespace, field_selector=",".join(selectors))
         if not items:
             about = f" about {involved_object}" if involved_object else ""
@@ -412,7 +475,7 @@ class OpenShiftTools:
         """List deployments with desired/ready/up-to-date/available replicas, age and images."""
         items = self._items("deployments", namespace, label_selector=label_selector)
         if not items:
-            return f"No deployments {_where(namespace)}."
+            return f"No deployments {self._where(namespace)}."
         now = _now()
         rows = []
         for d in items:
@@ -431,6 +494,7 @@ class OpenShiftTools:
 
     def deployments_get(self, namespace: Namespace, name: Name) -> str:
         """Describe a deployment: replicas, conditions, images, resources, env names, restarts."""
+        self._allow(namespace)
         d = self._call(
             f"reading deployment {namespace}/{name}",
             self.apps.read_namespaced_deployment,
@@ -486,7 +550,7 @@ class OpenShiftTools:
                 )
             raise
         if not items:
-            return f"No routes {_where(namespace)}."
+            return f"No routes {self._where(namespace)}."
         rows = []
         for r in items:
             meta, spec = r["metadata"], r.get("spec") or {}
@@ -525,7 +589,7 @@ class OpenShiftTools:
                 latest[key] = s
         chosen = chosen or list(latest.values())
         if not chosen:
-            return f"No helm releases {_where(namespace)}."
+            return f"No helm releases {self._where(namespace)}."
         rows = []
         for s in sorted(chosen, key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"])):
             release = decode_helm_release((s.get("data") or {}).get("release", ""))
@@ -562,6 +626,7 @@ class OpenShiftTools:
 
     def deployment_restart(self, namespace: Namespace, name: Name, dry_run: DryRun = False) -> str:
         """Rollout-restart a deployment (kubectl rollout restart): pods are replaced gradually."""
+        self._allow(namespace)
         stamp = _now().isoformat().replace("+00:00", "Z")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: stamp}}}}}
         self._call(
@@ -588,6 +653,7 @@ class OpenShiftTools:
         dry_run: DryRun = False,
     ) -> str:
         """Scale a deployment to a number of replicas (0 stops it)."""
+        self._allow(namespace)
         what = f"scaling deployment {namespace}/{name}"
         current = self._call(what, self.apps.read_namespaced_deployment_scale, name, namespace)
         before = (current.get("spec") or {}).get("replicas", 0)
@@ -653,10 +719,6 @@ def decode_helm_release(data: str) -> dict[str, Any] | None:
 
 
 # --- formatting ---------------------------------------------------------------------------
-
-
-def _where(namespace: str | None) -> str:
-    return f"in {namespace}" if namespace else "in all namespaces"
 
 
 def _now() -> datetime:

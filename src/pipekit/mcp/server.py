@@ -28,6 +28,8 @@ Transport = Literal["stdio", "http", "sse"]
 TRANSPORTS: tuple[str, ...] = ("stdio", "http", "sse")
 # Bearer token an HTTP/SSE server demands when set; an env var so it never shows in `ps`.
 TOKEN_ENV = "PIPEKIT_MCP_TOKEN"
+# Beyond loopback a token is required, and one this short could be guessed.
+MIN_TOKEN_LENGTH = 16
 
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -35,6 +37,10 @@ READ = ToolAnnotations(
 WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False
 )
+
+
+class TokenRefused(ValueError):
+    """An HTTP/SSE server would listen beyond loopback without a usable token."""
 
 
 class ToolServer(MCPServer):
@@ -71,7 +77,10 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8811,
 ) -> int:
-    """Run until interrupted; HTTP serves `/mcp` (streamable HTTP), SSE serves `/sse`."""
+    """Run until interrupted; HTTP serves `/mcp` (streamable HTTP), SSE serves `/sse`.
+
+    Raises `TokenRefused` for HTTP/SSE on a non-loopback host without a long enough token.
+    """
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         # The SDK logs every session and request at INFO; keep that for -v.
         logging.getLogger("mcp").setLevel(logging.WARNING)
@@ -79,6 +88,8 @@ def serve(
         # stdout carries the protocol: every log line must go to stderr (logging's default).
         anyio.run(server.run_stdio_async)
         return 0
+    token = os.environ.get(TOKEN_ENV, "")
+    check_token_for_host(host, token, server.name)
     import uvicorn
 
     if transport == "http":
@@ -87,17 +98,8 @@ def serve(
     else:
         app = server.sse_app(host=host)
         path = "/sse"
-    token = os.environ.get(TOKEN_ENV, "")
     if token:
         app = _BearerAuth(app, token)
-    elif not _is_loopback(host):
-        log.warning(
-            "%s MCP server listens on %s without a token: anyone who can reach it can call "
-            "its tools. Set %s, or use --read-only.",
-            server.name,
-            host,
-            TOKEN_ENV,
-        )
     log.info("%s MCP server on http://%s:%d%s (%s)", server.name, host, port, path, transport)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     try:
@@ -105,6 +107,19 @@ def serve(
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def check_token_for_host(host: str, token: str, name: str = "MCP") -> None:
+    """Refuse what `pipekit serve` refuses with the default key: an open server on the network."""
+    if _is_loopback(host) or len(token) >= MIN_TOKEN_LENGTH:
+        return
+    problem = f"with a {TOKEN_ENV} of {len(token)} characters" if token else f"without {TOKEN_ENV}"
+    raise TokenRefused(
+        f"Refusing to listen on {host} {problem}: anyone on the network could call the "
+        f"{name} server's tools. Set {TOKEN_ENV} to a secret of at least {MIN_TOKEN_LENGTH} "
+        "characters (e.g. `openssl rand -hex 24`) and send it from the clients, or listen on "
+        "127.0.0.1."
+    )
 
 
 def _is_loopback(host: str) -> bool:
