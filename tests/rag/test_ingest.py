@@ -282,6 +282,14 @@ def test_unknown_collection_names_the_shared_ones(index, corpus):
         index.readable_collections(["nope"], None, None)
 
 
+@pytest.mark.parametrize("name", ["..", "../docs", "docs/../x", ".hidden", "a\"b", ""])
+def test_collection_names_that_could_leave_the_data_dir_are_refused(index, corpus, name):
+    with pytest.raises(CollectionError, match="is not valid"):
+        ingest(index, corpus, collection=name)
+    with pytest.raises(CollectionError, match="not valid|no collection"):
+        index.readable_collections([name], None, None)
+
+
 def test_private_collections_are_invisible_to_other_users(index, corpus):
     ingest(index, corpus, collection="alice-notes", owner="alice")
     assert index.readable_collections(["alice-notes"], "alice", None)
