@@ -33,7 +33,7 @@ import os
 import httpx
 
 from pipekit.agents.pipe import WebSearchAgentPipe
-from pipekit.agents.tools import tool
+from pipekit.tools import tool
 
 
 @tool(writes=True, progress="Posting to {channel}")
@@ -59,7 +59,7 @@ class Pipeline(WebSearchAgentPipe):
         return lambda tool, arguments: tool.invoke(arguments).text
 '''
 
-# The react agent as it runs where pipekit.rag.tool is not installed.
+# The react agent as it runs where pipekit.agents.rag_search is not installed.
 NO_RAG_AGENT = '''
 """
 title: No RAG Agent
@@ -71,15 +71,15 @@ from pipekit.agents.pipe import ReactAgentPipe
 
 class Pipeline(ReactAgentPipe):
     def _rag_tools(self, request, citations):
-        saved = sys.modules.get("pipekit.rag.tool")
-        sys.modules["pipekit.rag.tool"] = None  # makes the import raise ImportError
+        saved = sys.modules.get("pipekit.agents.rag_search")
+        sys.modules["pipekit.agents.rag_search"] = None  # makes the import raise ImportError
         try:
             return super()._rag_tools(request, citations)
         finally:
             if saved is None:
-                sys.modules.pop("pipekit.rag.tool", None)
+                sys.modules.pop("pipekit.agents.rag_search", None)
             else:
-                sys.modules["pipekit.rag.tool"] = saved
+                sys.modules["pipekit.agents.rag_search"] = saved
 '''
 
 DEFAULT_VALVES = {

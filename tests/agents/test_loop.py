@@ -7,9 +7,9 @@ import time
 import pytest
 
 from pipekit.agents.loop import AgentLoop, AgentSettings, parse_react
-from pipekit.agents.tools import Tool, ToolResult, tool
 from pipekit.llm import ChatOptions, LLMConfig, chat_backend
 from pipekit.pipe.events import source
+from pipekit.tools import Tool, ToolResult, tool
 from tests.fakes import Reply
 
 OPTIONS = ChatOptions(temperature=0.0, max_tokens=200)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from pipekit.agents.loop import AgentLoop, AgentSettings
-from pipekit.agents.tools import ToolResult, tool
 from pipekit.llm import ChatOptions, LLMConfig, chat_backend
+from pipekit.tools import ToolResult, tool
 from tests.fakes import Reply
 
 # Both calls must be inside the tool at the same time to pass: sequential runs break it.

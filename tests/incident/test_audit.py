@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import pytest
 
-from pipekit.agents.tools import tool
 from pipekit.incident.audit import REDACTED, AuditLog, mask_value
+from pipekit.tools import tool
 
 
 def test_secrets_and_personal_data_are_masked():
@@ -38,7 +39,7 @@ def test_audited_tool_records_arguments_outcome_and_duration(tmp_path):
         return f"checkout CrashLoopBackOff in {namespace}; contact oncall@example.com"
 
     audit = AuditLog(tmp_path)
-    wrapped = audit.audited(pods_list, user="u1", chat="c1", server="openshift")
+    wrapped = audit.audited(replace(pods_list, server="openshift"), user="u1", chat="c1")
     assert "CrashLoopBackOff" in wrapped.invoke({"namespace": "shop"}).text
     [entry] = audit.entries()
     assert entry["event"] == "call" and entry["outcome"] == "ok"
@@ -55,7 +56,7 @@ def test_failed_call_is_recorded_as_an_error(tmp_path):
         raise RuntimeError("pods is forbidden")
 
     audit = AuditLog(tmp_path)
-    wrapped = audit.audited(pods_log, user="u1", chat="c1", server="openshift")
+    wrapped = audit.audited(replace(pods_log, server="openshift"), user="u1", chat="c1")
     try:
         wrapped.invoke({"name": "x"})
     except RuntimeError:

@@ -13,7 +13,7 @@ from pipekit.testing.server import PIPEKIT, PipekitServer
 
 from .conftest import MODEL, call, say, set_valves, stdio_servers, tool_results
 
-pytest.importorskip("pipekit.rag.tool")
+pytest.importorskip("pipekit.agents.rag_search")
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 

@@ -282,7 +282,7 @@ def test_unknown_collection_names_the_shared_ones(index, corpus):
         index.readable_collections(["nope"], None, None)
 
 
-@pytest.mark.parametrize("name", ["..", "../docs", "docs/../x", ".hidden", "a\"b", ""])
+@pytest.mark.parametrize("name", ["..", "../docs", "docs/../x", ".hidden", 'a"b', ""])
 def test_collection_names_that_could_leave_the_data_dir_are_refused(index, corpus, name):
     with pytest.raises(CollectionError, match="is not valid"):
         ingest(index, corpus, collection=name)

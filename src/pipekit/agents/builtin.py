@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import simpleeval
 
-from .tools import tool
+from pipekit.tools import tool
 
 # Only arithmetic and these functions: no names, attributes or calls beyond them.
 _MATH = "sqrt exp log log10 log2 sin cos tan asin acos atan floor ceil degrees radians"

@@ -19,11 +19,11 @@ from pydantic import Field
 from pipekit.chat import with_system_prompt
 from pipekit.llm import ChatOptions, complete, stream_text
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem, status
+from pipekit.tools import ToolResult
 
 from .firewall import ToolOutputFirewall
 from .pipe import SearchValves
 from .search import SearchError, search_backend
-from .tools import ToolResult
 from .web import Citations, FetchSettings, fetch_page_tool, web_search_tool
 
 NO_SEARCH = "NO_SEARCH"

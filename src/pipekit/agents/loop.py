@@ -21,9 +21,9 @@ from typing import Any
 
 from pipekit.llm import ChatBackend, ChatOptions, LLMError, ToolCall
 from pipekit.pipe.events import status
+from pipekit.tools import Tool, ToolInputError
 
 from .firewall import ToolOutputFirewall
-from .tools import Tool, ToolInputError
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem, status
+from pipekit.tools import Tool, ToolResult
 
 from .builtin import calculator, current_time
 from .firewall import ToolOutputFirewall
 from .loop import AgentLoop, AgentSettings, WriteHandler, trace_markdown
 from .search import SearchBackend, SearchSettings, search_backend
-from .tools import Tool, ToolResult
 from .web import Citations, FetchSettings, fetch_page_tool, web_search_tool
 
 log = logging.getLogger(__name__)
@@ -251,15 +251,15 @@ class AgentPipe(BasePipe):
         if not collections:
             return [], []
         try:
-            from pipekit.rag.tool import rag_search_tool
+            from .rag_search import Retriever, rag_search_tool
         except ImportError as error:
             if not _rag_missing_logged:
-                log.warning("rag_collections is set but pipekit.rag.tool is missing: %s", error)
+                log.warning("rag_collections is set but pipekit.rag is missing: %s", error)
                 _rag_missing_logged = True
             return [], ["Document search (rag_search) is not available in this install: skipped"]
         try:
             tool = rag_search_tool(
-                collections=collections, user_id=request.user_id, chat_id=request.chat_id
+                Retriever(collections, user_id=request.user_id, chat_id=request.chat_id)
             )
         except Exception as error:  # a broken store must not take the whole agent down
             log.warning("rag_search unavailable: %s", error)

@@ -21,9 +21,9 @@ import httpx
 
 from pipekit.net import AddressNotAllowed, pinned_client, read_at_most
 from pipekit.pipe.events import source
+from pipekit.tools import Tool, ToolResult, tool
 
 from .search import SearchBackend
-from .tools import Tool, ToolResult, tool
 
 log = logging.getLogger(__name__)
 

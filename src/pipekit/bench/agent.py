@@ -25,10 +25,10 @@ from typing import Any
 
 from pipekit.agents.loop import AgentLoop
 from pipekit.agents.pipe import ReactAgentPipe
-from pipekit.agents.tools import Tool
 from pipekit.llm import ChatBackend, ChatChunk, ChatOptions, LLMConfig
 from pipekit.pipe import ChatRequest
 from pipekit.testing.search import FakeSearch, FakeWeb
+from pipekit.tools import Tool
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pipekit.agents.tools import Tool, ToolResult
 from pipekit.guards.pii import TYPES, mask
+from pipekit.tools import Tool, ToolResult
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class AuditLog:
         with self.path.open(encoding="utf-8") as lines:
             return [json.loads(line) for line in lines if line.strip()]
 
-    def audited(self, tool: Tool, *, user: str | None, chat: str | None, server: str) -> Tool:
+    def audited(self, tool: Tool, *, user: str | None, chat: str | None) -> Tool:
         """The same tool, with every run recorded (outcome, result, duration)."""
         original = tool.run
 
@@ -169,7 +169,7 @@ class AuditLog:
                     event="call",
                     user=user,
                     chat=chat,
-                    server=server,
+                    server=tool.server,
                     tool=tool.name,
                     arguments=arguments,
                     outcome=outcome,

@@ -11,7 +11,6 @@ the audit log.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import sys
@@ -25,11 +24,11 @@ from pydantic import Field
 
 from pipekit import settings
 from pipekit.agents.loop import AgentLoop, AgentSettings, trace_markdown
-from pipekit.agents.tools import Tool
 from pipekit.llm import text_of
 from pipekit.mcp.client import MCPClient, MCPTimeout, MCPToolError, MCPUnavailable, parse_servers
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem
 from pipekit.pipe.events import status
+from pipekit.tools import Tool
 
 from .approvals import ApprovalStore, Command, PendingAction, parse_command
 from .audit import AuditLog
@@ -190,17 +189,14 @@ class IncidentPipe(BasePipe):
             yield status(runbook_problem)
         if runbook is not None:
             tools.append(runbook)
-        remote_names = {item.name: _remote_name(item) for item in tools}
-        audited = [
-            audit.audited(item, user=user, chat=chat, server=_server_of(item)) for item in tools
-        ]
+        audited = [audit.audited(item, user=user, chat=chat) for item in tools]
         if not tools:
             yield status("No tools available: answering without live cluster data")
 
         proposals: list[PendingAction] = []
 
         def on_write(tool: Tool, arguments: dict[str, Any]) -> str:
-            server = _server_of(tool)
+            server = tool.server
             if not user or not chat:
                 audit.record(
                     event="refused", user=user, chat=chat, server=server, tool=tool.name,
@@ -214,7 +210,7 @@ class IncidentPipe(BasePipe):
             action = approvals.propose(
                 tool=tool.name,
                 server=server,
-                remote_tool=remote_names.get(tool.name, tool.name),
+                remote_tool=tool.remote_name or tool.name,
                 arguments=arguments,
                 user_id=user,
                 chat_id=chat,
@@ -366,14 +362,14 @@ class IncidentPipe(BasePipe):
         if not collections:
             return None, ""
         try:
-            from pipekit.rag.tool import rag_search_tool
+            from pipekit.agents.rag_search import Retriever, rag_search_tool
         except ImportError as error:
-            log.info("runbook search skipped: pipekit.rag.tool is not available (%s)", error)
+            log.info("runbook search skipped: pipekit.rag is not available (%s)", error)
             return None, "Runbook search is not available (pipekit.rag is not installed)"
         try:
             return (
                 rag_search_tool(
-                    collections=collections, user_id=request.user_id, chat_id=request.chat_id
+                    Retriever(collections, user_id=request.user_id, chat_id=request.chat_id)
                 ),
                 "",
             )
@@ -400,18 +396,6 @@ def prepare_servers(config: str) -> str | list[dict[str, Any]]:
             entry["env"] = passed | dict(spec.env)
         prepared.append(entry)
     return prepared
-
-
-def _server_of(tool: Tool) -> str:
-    return tool.origin.removeprefix("mcp:") if tool.origin.startswith("mcp:") else ""
-
-
-def _remote_name(tool: Tool) -> str:
-    """The tool's own name on its MCP server (the client may have prefixed or renamed it)."""
-    run = tool.run
-    if isinstance(run, functools.partial) and len(run.args) == 2:
-        return str(run.args[1])
-    return tool.name
 
 
 def _chat_messages(messages: list[dict]) -> list[dict]:

@@ -42,7 +42,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import CONNECTION_CLOSED
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipekit.agents.tools import Tool
+from pipekit.tools import Tool
 
 from .budget import Budget, fit
 
@@ -333,7 +333,8 @@ class MCPClient:
                         parameters=_parameters(remote.input_schema),
                         run=functools.partial(self._run_tool, spec.name, remote.name),
                         writes=writes,
-                        origin=f"mcp:{spec.name}",
+                        server=spec.name,
+                        remote_name=remote.name,
                         progress=f"Asking {spec.name}: {remote.name}",
                     )
                 )

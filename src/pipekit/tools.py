@@ -3,6 +3,8 @@
 The same `Tool` type carries built-in tools (web search, RAG, calculator) and tools listed
 by MCP servers, so the agent loop treats them alike. A tool that changes something in the
 world sets `writes=True`: the incident agent runs those only after the user approves.
+
+A low layer: agents, mcp, rag and incident all build or run tools, so it imports none of them.
 """
 
 from __future__ import annotations
@@ -36,10 +38,16 @@ class Tool:
     parameters: dict[str, Any]  # JSON schema of the arguments object
     run: Callable[..., Any]  # called with the validated arguments as keywords
     writes: bool = False
-    origin: str = "builtin"  # or "mcp:<server name>"
+    server: str = ""  # the MCP server that offers it; empty for pipekit's own tools
+    remote_name: str = ""  # its name on that server (the client may prefix or rename it)
     arguments_model: type[BaseModel] | None = None
     # Status line while it runs, formatted with the arguments: "Searching the web for {query}".
     progress: str = ""
+
+    @property
+    def origin(self) -> str:
+        """Where the tool comes from, for logs and listings: `builtin` or `mcp:<server>`."""
+        return f"mcp:{self.server}" if self.server else "builtin"
 
     def schema(self) -> dict[str, Any]:
         """The function schema both Ollama and OpenAI-compatible servers accept in `tools`."""
