@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from starlette.responses import JSONResponse
 
-from pipekit.server.auth import BearerKeyMiddleware
+from pipekit.auth import BearerKeyMiddleware
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from fastapi import FastAPI
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipekit.auth import BearerKeyMiddleware
 from pipekit.guards import metrics as guard_metrics
 
 from . import pipeline_files, valves_routes
 from . import upstream as upstream_server
-from .auth import BearerKeyMiddleware
 from .body_limit import DEFAULT_MAX_BODY_MB, MB, BodySizeLimit
 from .json_body import JsonBodyCheck
 from .loader import PipelineLoader

@@ -1,8 +1,9 @@
-"""Bearer-key check in front of every route of the upstream server.
+"""Bearer-key check in front of every route of pipekit's HTTP servers.
 
-Upstream checks the key on /models and /pipelines* only; valves (which hold API keys),
-filters and chat completions are open to anyone who reaches the port. This ASGI middleware
-runs before any route, so nothing is reachable without the key.
+Upstream's pipelines server checks the key on /models and /pipelines* only; valves (which
+hold API keys), filters and chat completions are open to anyone who reaches the port. This
+ASGI middleware runs before any route, so nothing is reachable without the key. The MCP
+servers put the same check in front of their HTTP transports: a low layer both can use.
 """
 
 from __future__ import annotations
