@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import PipekitServer, free_port
-
-pytest_plugins = ["tests.fakes.fixtures"]
+from pipekit.testing.dns import FakeDNS
+from pipekit.testing.fake_ollama import FakeOllama
+from pipekit.testing.fake_openai import FakeOpenAI
+from pipekit.testing.kubernetes import FakeKubernetes
+from pipekit.testing.server import PipekitServer, free_port
+from pipekit.testing.slack import FakeSlack
+from tests.support.cluster import Cluster
 
 ServerFactory = Callable[..., PipekitServer]
 
@@ -72,3 +76,38 @@ def milvus_server(tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+# --- fakes of outside services (pipekit.testing), a fresh one per test unless shared ---------
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The fake Kubernetes API with its scenarios, and a kubeconfig pointing at it."""
+    with FakeKubernetes() as fake:
+        yield Cluster(fake, fake.kubeconfig(tmp_path_factory.mktemp("kube") / "config"))
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def dns() -> Iterator[FakeDNS]:
+    """Host names resolve as the test says; routed "public" addresses reach fakes on loopback."""
+    with FakeDNS() as fake:
+        yield fake

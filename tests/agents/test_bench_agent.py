@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 from pipekit.bench.agent import match_calls
+from pipekit.testing.fake_ollama import FakeOllama
 from pipekit.testing.server import PIPEKIT
-from tests.fakes import FakeOllama
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "bench" / "agent" / "scenarios.yaml"

@@ -8,13 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from pipekit.agents.web import FetchError, FetchSettings, read_page
-from tests.fakes.dns import PUBLIC, FakeDNS
-from tests.fakes.search import FakeWeb
-
-
-@pytest.fixture
-def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
-    return FakeDNS(monkeypatch)
+from pipekit.testing.dns import PUBLIC
+from pipekit.testing.search import FakeWeb
 
 
 @pytest.fixture

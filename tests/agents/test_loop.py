@@ -9,8 +9,8 @@ import pytest
 from pipekit.agents.loop import AgentLoop, AgentSettings, parse_react
 from pipekit.llm import ChatOptions, LLMConfig, chat_backend
 from pipekit.pipe.events import source
+from pipekit.testing.fake_base import Reply
 from pipekit.tools import Tool, ToolResult, tool
-from tests.fakes import Reply
 
 OPTIONS = ChatOptions(temperature=0.0, max_tokens=200)
 

@@ -6,8 +6,8 @@ import threading
 
 from pipekit.agents.loop import AgentLoop, AgentSettings
 from pipekit.llm import ChatOptions, LLMConfig, chat_backend
+from pipekit.testing.fake_base import Reply
 from pipekit.tools import ToolResult, tool
-from tests.fakes import Reply
 
 # Both calls must be inside the tool at the same time to pass: sequential runs break it.
 together = threading.Barrier(2, timeout=5)

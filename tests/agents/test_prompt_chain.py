@@ -6,9 +6,9 @@ import pytest
 
 from pipekit.agents.chain import parse_plan, pick_pages
 from pipekit.testing.fake_base import Reply
+from pipekit.testing.search import DEFAULT_RESULTS
 from pipekit.testing.server import free_port
 from tests.agents.conftest import answer_text, source_urls, statuses
-from tests.fakes.search import DEFAULT_RESULTS
 
 
 def fake_web_results(world) -> None:

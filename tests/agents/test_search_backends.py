@@ -6,8 +6,8 @@ import pytest
 
 from pipekit.agents.search import SearchError, SearchResult, SearchSettings, search_backend
 from pipekit.agents.web import Citations, FetchError, FetchSettings, read_page, web_search_tool
+from pipekit.testing.search import DEFAULT_RESULTS, FakeSearch, FakeWeb
 from pipekit.testing.server import free_port
-from tests.fakes.search import DEFAULT_RESULTS, FakeSearch, FakeWeb
 
 KEY = "key-123"
 

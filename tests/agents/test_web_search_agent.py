@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pipekit.testing.fake_base import Reply
+from pipekit.testing.search import DEFAULT_RESULTS
 from pipekit.testing.server import free_port
 from tests.agents.conftest import answer_text, source_urls, statuses
-from tests.fakes.search import DEFAULT_RESULTS
 
 
 def search_call(query: str, **arguments) -> Reply:
@@ -144,7 +144,7 @@ def test_tool_timeout_is_reported_and_the_agent_goes_on(world):
 
 
 def test_the_tavily_backend_chosen_by_valve(world):
-    from tests.fakes.search import FakeSearch
+    from pipekit.testing.search import FakeSearch
 
     with FakeSearch("tavily", api_key="tvly-test") as tavily:
         world.set_valves(

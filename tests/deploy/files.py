@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.server import REPO
+from tests.support import REPO
 
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "compose.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.deploy.files import COMPOSE, DEPLOY_DOCS, load_compose
-from tests.support.server import REPO
+from tests.support import REPO
 
 TEXT = DEPLOY_DOCS.read_text(encoding="utf-8")
 

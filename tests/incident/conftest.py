@@ -18,9 +18,9 @@ import pytest
 
 from pipekit.testing.fake_ollama import FakeOllama, Reply
 from pipekit.testing.server import PipekitServer
-from tests.fakes.fixtures import Cluster
-from tests.fakes.slack import FakeSlack
+from pipekit.testing.slack import FakeSlack
 from tests.mcp.conftest import openshift_stdio, slack_stdio
+from tests.support.cluster import Cluster
 from tests.support.owui import USER, answer_text, chat_body, events, send_turn
 
 MODEL = "llama3.2:3b"

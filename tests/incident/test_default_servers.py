@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sys
 
-from pipekit.incident.pipe import DEFAULT_MCP_SERVERS, IncidentPipe, prepare_servers
+from pipekit.incident.pipe import DEFAULT_MCP_SERVERS, IncidentPipe
+from pipekit.mcp.client import parse_servers, stdio_parameters
 from pipekit.pipe.request import METADATA_KEY
 from pipekit.testing.fake_ollama import Reply
-from tests.fakes.slack import TOKEN
+from pipekit.testing.slack import TOKEN
 
 from .conftest import call, tool_results
 
@@ -17,11 +18,11 @@ def test_pipekit_command_runs_this_python_with_only_its_own_secrets(monkeypatch)
     monkeypatch.setenv("KUBECONFIG", "/etc/kube/config")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
     monkeypatch.delenv("SLACK_API_URL", raising=False)
-    openshift, slack = prepare_servers(DEFAULT_MCP_SERVERS)
-    assert openshift["command"] == sys.executable
-    assert openshift["args"] == ["-m", "pipekit.cli", "mcp", "openshift"]
-    assert openshift["env"] == {"KUBECONFIG": "/etc/kube/config"}
-    assert slack["env"] == {"SLACK_BOT_TOKEN": "xoxb-secret"}
+    openshift, slack = map(stdio_parameters, parse_servers(DEFAULT_MCP_SERVERS))
+    assert openshift.command == sys.executable
+    assert openshift.args == ["-m", "pipekit.cli", "mcp", "openshift"]
+    assert openshift.env == {"KUBECONFIG": "/etc/kube/config"}
+    assert slack.env == {"SLACK_BOT_TOKEN": "xoxb-secret"}
 
 
 def test_invalid_config_becomes_a_status_line_not_a_crash(tmp_path, model):
@@ -44,7 +45,7 @@ def test_default_servers_reach_the_cluster_and_slack_from_the_environment(
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
     pipe = IncidentPipe(data_dir=tmp_path)
-    pipe.valves = pipe.Valves(ollama_base_url=model.url, runbook_collections=[])
+    pipe.valves = pipe.Valves(ollama_base_url=model.url, collections=[])
     model.script(
         call("pods_list", namespace="shop", status="unhealthy"),
         call("channels_list"),

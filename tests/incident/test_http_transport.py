@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipekit.testing.fake_ollama import Reply
-from tests.fakes.slack import TOKEN
+from pipekit.testing.slack import TOKEN
 from tests.mcp.conftest import start_http_server
 
 from .conftest import call, code_in, say, set_valves, tool_results
@@ -37,7 +37,7 @@ def _http(server, http_urls):
     set_valves(
         server,
         mcp_servers=[{"name": "openshift", "url": openshift}, {"name": "slack", "url": slack}],
-        runbook_collections=[],
+        collections=[],
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipekit.llm import ChatOptions, LLMConfig, chat_backend, complete, messages
-from tests.fakes import Reply
+from pipekit.testing.fake_base import Reply
 
 OPTIONS = ChatOptions(max_tokens=50)
 PNG = base64.b64decode(

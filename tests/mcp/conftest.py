@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from pipekit.testing.server import PIPEKIT, free_port
-from tests.fakes.fixtures import Cluster
-from tests.fakes.slack import TOKEN, FakeSlack
+from pipekit.testing.slack import TOKEN, FakeSlack
+from tests.support.cluster import Cluster
 
 
 @dataclass

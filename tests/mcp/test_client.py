@@ -18,10 +18,11 @@ from pipekit.mcp.client import (
     ServerSpec,
     parse_servers,
 )
+from pipekit.testing.http_fake import HTTPFake
+from pipekit.testing.kubernetes import FakeKubernetes
 from pipekit.testing.server import free_port
-from tests.fakes.fixtures import Cluster
-from tests.fakes.kubernetes import FakeKubernetes, FakeRequest, FakeResponse, LocalHTTPFake
 from tests.mcp.conftest import openshift_stdio
+from tests.support.cluster import Cluster
 
 # --- configuration ------------------------------------------------------------------------
 
@@ -76,20 +77,12 @@ def test_where_never_shows_credentials():
 # --- failing servers ----------------------------------------------------------------------
 
 
-class Silent(LocalHTTPFake):
-    """Accepts connections and never answers in time: a hung server."""
-
-    def handle(self, request: FakeRequest) -> FakeResponse:
-        time.sleep(30)
-        return FakeResponse(503)
-
-
 @pytest.fixture
-def silent() -> Iterator[Silent]:
-    server = Silent()
-    server.start()
-    yield server
-    server.stop()
+def silent() -> Iterator[HTTPFake]:
+    """Accepts connections and never answers in time: a hung server."""
+    with HTTPFake() as server:
+        server.stall(30)
+        yield server
 
 
 def test_down_slow_and_broken_servers_are_reported_and_the_rest_work(cluster: Cluster, silent):
@@ -122,10 +115,10 @@ def test_a_slow_call_times_out_and_the_session_survives(tmp_path):
     with FakeKubernetes() as fake:
         cluster = Cluster(fake, fake.kubeconfig(tmp_path / "config"))
         with MCPClient(parse_servers([openshift_stdio(cluster, "k8s")])) as client:
-            fake.stall_s = 2
+            fake.stall(2)
             with pytest.raises(MCPTimeout, match="k8s/pods_list did not answer within 1 s"):
                 client.call("k8s", "pods_list", {"namespace": "shop"}, timeout_s=1)
-            fake.stall_s = 0
+            fake.stall(0)
             assert "checkout" in client.call("k8s", "pods_list", {"namespace": "shop"})
 
 

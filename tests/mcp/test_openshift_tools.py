@@ -13,8 +13,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from pipekit.mcp.budget import Budget
 from pipekit.mcp.openshift import OpenShiftTools, api_client, decode_helm_release
-from tests.fakes.fixtures import Cluster
-from tests.fakes.kubernetes import FakeKubernetes, deployment, running_pods, scaled_up
+from pipekit.testing.kubernetes import FakeKubernetes
+from pipekit.testing.kubernetes.objects import deployment, running_pods, scaled_up
+from tests.support.cluster import Cluster
 
 CHECKOUT = "checkout-7d9f8c6b5-x7k2p"
 
@@ -61,7 +62,7 @@ def test_healthy_namespace_has_no_unhealthy_pods(tools):
 def test_label_selector_reaches_the_api(tools, cluster):
     text = tools.pods_list("shop", label_selector="app=frontend")
     assert "frontend-5c6d7e8f9-a1b2c" in text and "checkout" not in text
-    assert cluster.fake.requests[-1].query["labelSelector"] == "app=frontend"
+    assert cluster.fake.requests[-1]["query"]["labelSelector"] == "app=frontend"
 
 
 def test_pod_details_name_state_restarts_last_termination_and_resources(tools):
@@ -166,7 +167,7 @@ def test_namespaces_fall_back_to_projects_when_listing_is_forbidden(own_cluster)
     fake.forbidden_namespaces.add("*")  # a user who may not list namespaces
     fake.forbidden_namespaces.discard("kube-system")
     assert "payments" in tools.namespaces_list()
-    assert fake.requests[-1].path == "/apis/project.openshift.io/v1/projects"
+    assert fake.requests[-1]["path"] == "/apis/project.openshift.io/v1/projects"
 
 
 def test_rollout_restart_patches_the_template_annotation(own_cluster):
@@ -239,7 +240,7 @@ def test_every_namespaced_tool_refuses_a_namespace_outside_the_list(teams, tool)
     with pytest.raises(ToolError, match="Refused: namespace 'team-b'"):
         getattr(tools, tool)(namespace="team-b", **CALLS_INTO_TEAM_B[tool])
     assert not fake.patches
-    assert not any("team-b" in request.path for request in fake.requests)
+    assert not any("team-b" in request["path"] for request in fake.requests)
 
 
 def test_all_namespace_queries_and_the_namespace_list_keep_to_the_allowed_ones(teams):
@@ -253,7 +254,7 @@ def test_all_namespace_queries_and_the_namespace_list_keep_to_the_allowed_ones(t
     namespaces = tools.namespaces_list()
     assert "team-a" in namespaces and "Active" in namespaces and "team-b" not in namespaces
     # Never a cluster-wide list: a per-namespace RoleBinding would not allow one anyway.
-    paths = {request.path for request in fake.requests}
+    paths = {request["path"] for request in fake.requests}
     assert "/api/v1/pods" not in paths and "/api/v1/namespaces" not in paths
 
 
@@ -264,4 +265,4 @@ def test_without_an_allow_list_every_namespace_is_visible(teams, tmp_path):
     assert {"team-a", "team-b"} <= set(tools.namespaces_list().split())
     pods = tools.pods_list()
     assert "team-a" in pods and "team-b" in pods
-    assert fake.requests[-1].path == "/api/v1/pods"  # one cluster-wide list, as before
+    assert fake.requests[-1]["path"] == "/api/v1/pods"  # one cluster-wide list, as before

@@ -13,10 +13,10 @@ import pytest
 
 from pipekit.mcp.budget import Budget
 from pipekit.mcp.client import MCPClient, MCPToolError, parse_servers
-from tests.fakes.fixtures import Cluster
-from tests.fakes.kubernetes import FakeKubernetes
-from tests.fakes.slack import TOKEN, FakeSlack
+from pipekit.testing.kubernetes import FakeKubernetes
+from pipekit.testing.slack import TOKEN, FakeSlack
 from tests.mcp.conftest import openshift_stdio, slack_stdio
+from tests.support.cluster import Cluster
 
 MCP_TOKEN = "mcp-test-token-5d1"
 OPENSHIFT_READS = {

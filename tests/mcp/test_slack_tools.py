@@ -8,7 +8,7 @@ import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
 from pipekit.mcp.slack import SlackTools, build_server, web_client
-from tests.fakes.slack import TOKEN, FakeSlack
+from pipekit.testing.slack import TOKEN, FakeSlack
 
 THREAD = "1717236000.000100"
 

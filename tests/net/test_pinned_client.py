@@ -18,12 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from pipekit.net import AddressNotAllowed, pinned_client
-from tests.fakes.dns import FakeDNS
-
-
-@pytest.fixture
-def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
-    return FakeDNS(monkeypatch)
 
 
 def self_signed(name: str, folder: Path) -> tuple[Path, Path]:

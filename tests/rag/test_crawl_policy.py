@@ -4,15 +4,15 @@ redirects point at internal services, a crawl of a private address, and a 60 MB 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
+from aiohttp import web
 
 from pipekit.cli import main
 from pipekit.rag import cli
 from pipekit.rag.sources import Skipped, SourceDocument, SourceError, read_sources
-from tests.fakes.dns import PUBLIC, FakeDNS
-from tests.fakes.search import FakeWeb
+from pipekit.testing.dns import PUBLIC, FakeDNS
+from pipekit.testing.search import FakeWeb
 
 HUGE = 60 * 1024 * 1024
 MAX_BYTES = 1024 * 1024
@@ -25,25 +25,20 @@ class PublicSite(FakeWeb):
         super().__init__()
         self.sent = 0  # bytes of /huge.html that left the server
 
-    def serve(self, handler: BaseHTTPRequestHandler) -> None:
-        if handler.path != "/huge.html":
-            return super().serve(handler)
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(HUGE))
-        handler.end_headers()
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/huge.html", self._huge), *super().routes()]
+
+    async def _huge(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/html", "Content-Length": str(HUGE)}
+        )
+        await response.prepare(request)
         chunk = b"<p>" + b"x" * (64 * 1024 - 3)
-        try:
-            while self.sent < HUGE:
-                handler.wfile.write(chunk)
-                self.sent += len(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the crawler stopped reading: what we want
-
-
-@pytest.fixture
-def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
-    return FakeDNS(monkeypatch)
+        # Ends when the crawler stops reading (what we want): the write fails or is cancelled.
+        while self.sent < HUGE:
+            await response.write(chunk)
+            self.sent += len(chunk)
+        return response
 
 
 @pytest.fixture

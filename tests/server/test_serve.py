@@ -9,7 +9,8 @@ import textwrap
 import httpx
 import pytest
 
-from tests.support.server import PIPEKIT, REPO, free_port
+from pipekit.testing.server import PIPEKIT, free_port
+from tests.support import REPO
 
 WRONG_KEY = "not-the-key"
 

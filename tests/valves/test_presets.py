@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.support.server import PIPEKIT, REPO
+from pipekit.testing.server import PIPEKIT
+from tests.support import REPO
 
 
 def valves_cli(server, *args: str) -> subprocess.CompletedProcess:

@@ -101,8 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from pipekit import settings
     from pipekit.incident.pipe import IncidentPipe
-    from pipekit.incident.scripted import ScriptedIncidentModel
     from pipekit.testing.kubernetes import FakeKubernetes
+    from pipekit.testing.scripted_incident import ScriptedIncidentModel
 
     wanted = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     unknown = set(wanted) - {s.name for s in SCENARIOS}
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 kubeconfig = cluster.kubeconfig(folder / "kubeconfig")
                 pipe.valves = pipe.Valves(
                     mcp_servers=json.dumps([_openshift(kubeconfig)]),
-                    runbook_collections=[],
+                    collections=[],
                     ollama_base_url=base_url,
                     model=model if not scripted else "llama3.2:3b",
                     temperature=0.0,

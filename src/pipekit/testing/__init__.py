@@ -1,7 +1,18 @@
 """Fakes of outside services that speak their real wire protocol, and a serve subprocess.
 
-`from pipekit.testing import FakeOllama, FakeOpenAI, Reply` — loaded on first use, so that
-importing `pipekit.testing.server` does not pull in the fakes' web server.
+The one home for fakes, used by the tests, `pipekit bench` and `pipekit fake-ollama`:
+
+- `http_fake`: `HTTPFake`, the server under every fake (127.0.0.1, a thread, request log,
+  `stall()`, `refuse()`)
+- `fake_base`, `fake_ollama`, `fake_openai`: model servers with scripted `Reply`s
+- `scripted_incident`: the incident bench's stand-in model
+- `kubernetes/`: the Kubernetes/OpenShift API with the incident scenarios
+- `slack`, `search`: the Slack Web API; SearXNG, Tavily, Brave and a web site
+- `dns`: a resolver under the test's control
+- `server`: `pipekit serve` as a subprocess on a free port
+
+`from pipekit.testing import FakeOllama, Reply` — loaded on first use, so that importing
+`pipekit.testing.server` does not pull in the fakes' web server.
 """
 
 from __future__ import annotations
@@ -10,9 +21,15 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
+    "HTTPFake": "pipekit.testing.http_fake",
     "FakeOllama": "pipekit.testing.fake_ollama",
     "FakeOpenAI": "pipekit.testing.fake_openai",
     "Reply": "pipekit.testing.fake_base",
+    "FakeKubernetes": "pipekit.testing.kubernetes",
+    "FakeSlack": "pipekit.testing.slack",
+    "FakeSearch": "pipekit.testing.search",
+    "FakeWeb": "pipekit.testing.search",
+    "FakeDNS": "pipekit.testing.dns",
 }
 
 __all__ = list(_EXPORTS)

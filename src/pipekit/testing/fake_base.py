@@ -1,36 +1,28 @@
-"""Shared machinery of the fake model servers: a real HTTP server on 127.0.0.1 in a thread.
+"""Shared machinery of the fake model servers, on the `HTTPFake` base.
 
-Scripted replies are queued per test; every request is recorded so tests can assert what
-the model received; switches make the server refuse connections, stall before answering,
-or cut a stream after N chunks, which is how real model servers fail. The protocol modules
-(fake_ollama, fake_openai) only turn a `Reply` into their wire format.
+Scripted replies are queued per test; the base records every request so tests can assert what
+the model received, and can refuse connections or stall; `die_after` cuts a stream after N
+chunks, which is how real model servers fail. The protocol modules (fake_ollama, fake_openai)
+only turn a `Reply` into their wire format.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
-import logging
 import re
-import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-log = logging.getLogger(__name__)
+from .http_fake import HTTPFake
 
 _TOKEN = re.compile(r"\s*\S+\s*|\s+")
 DEFAULT_EMBEDDING_MODELS = ("nomic-embed-text", "all-minilm", "mxbai-embed-large", "bge-m3")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Typed request storage arrived in aiohttp 3.13; a plain key still works before it.
-_BODY: Any = web.RequestKey("pipekit_body", dict) if hasattr(web, "RequestKey") else "body"
 
 
 @dataclass
@@ -73,7 +65,7 @@ class Turn:
         return "".join(self.pieces) if self.cut else self.reply.text()
 
 
-class FakeModelServer:
+class FakeModelServer(HTTPFake):
     """Base of FakeOllama and FakeOpenAI. Use as a context manager or start()/stop()."""
 
     default_models: tuple[str, ...] = ("llama3.2:3b", "qwen2.5:7b", "nomic-embed-text")
@@ -88,8 +80,7 @@ class FakeModelServer:
         token_delay_s: float = 0.0,
         default_reply: str | Reply | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         # () means the class defaults; None accepts any model name (handy for the CLI).
         self.models: list[str] | None = (
             list(self.default_models) if models == () else None if models is None else list(models)
@@ -98,58 +89,10 @@ class FakeModelServer:
         self.embedding_models = list(embedding_models)
         self.token_delay_s = token_delay_s
         self.default_reply = default_reply
-        self.requests: list[dict[str, Any]] = []
         self._replies: deque[Reply] = deque()
-        self._lock = threading.Lock()
-        self._stall_s = 0.0
         self._die_after: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
-    # --- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> FakeModelServer:
-        if self._loop is not None:
-            return self
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._serve_forever, args=(ready,), name=type(self).__name__, daemon=True
-        )
-        self._thread.start()
-        ready.wait(10)
-        try:
-            self._call(self._open())
-        except BaseException:
-            self.stop()
-            raise
-        log.debug("%s listening on %s", type(self).__name__, self.url)
-        return self
-
-    def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        with contextlib.suppress(Exception):
-            self._call(self._shutdown())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        if not thread.is_alive():
-            loop.close()
-        self._loop = self._thread = None
-
-    def __enter__(self) -> FakeModelServer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    # --- scripting, recording and failure switches ------------------------------------------
+    # --- scripting and failure switches -------------------------------------------------------
 
     def script(self, *replies: Reply) -> None:
         """Queue replies; each chat/generate request takes the next one."""
@@ -159,23 +102,6 @@ class FakeModelServer:
     def stream_tokens(self, n: int, delay_s: float | None = None) -> None:
         """Answer every unscripted request with n tokens at delay_s apart (benchmarks)."""
         self.default_reply = Reply.tokens(n, delay_s)
-
-    def bodies(self, path: str | None = None) -> list[dict[str, Any]]:
-        """The JSON bodies received so far (on `path` only, when given), oldest first."""
-        with self._lock:
-            return [r["body"] for r in self.requests if path is None or r["path"] == path]
-
-    def refuse(self) -> None:
-        """Close the port: clients get 'connection refused' until accept()."""
-        self._call(self._close())
-
-    def accept(self) -> None:
-        """Listen again, on the same port."""
-        self._call(self._open())
-
-    def stall(self, seconds: float) -> None:
-        """Wait this long before sending response headers (until reset())."""
-        self._stall_s = seconds
 
     def die_after(self, chunks: int) -> None:
         """Abort the TCP connection after this many streamed chunks (until reset()).
@@ -188,19 +114,10 @@ class FakeModelServer:
         """Back to a fresh server: no script, no records, no failure switch, listening."""
         with self._lock:
             self._replies.clear()
-            self.requests.clear()
-        self._stall_s = 0.0
         self._die_after = None
-        self.accept()
+        super().reset()
 
     # --- for the protocol subclasses --------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
-        raise NotImplementedError
-
-    def authorize(self, request: web.Request) -> web.StreamResponse | None:
-        """An error response for a request that must be refused, else None."""
-        return None
 
     def model_known(self, name: str, *, embedding: bool = False) -> bool:
         """As Ollama does, `name` and `name:latest` are the same model."""
@@ -210,10 +127,10 @@ class FakeModelServer:
         bare = name.removesuffix(":latest")
         return bare in names or f"{bare}:latest" in names
 
-    @staticmethod
-    def body(request: web.Request) -> dict[str, Any]:
-        """The request's JSON body, parsed once by the recording middleware."""
-        return request[_BODY]
+    def body(self, request: web.Request) -> dict[str, Any]:
+        """The request's JSON object; {} when the body is empty or not an object."""
+        body = self.recorded(request)["body"]
+        return body if isinstance(body, dict) else {}
 
     def next_turn(self, messages: list[dict[str, Any]], max_tokens: Any = None) -> Turn:
         """The next scripted reply (or the default), cut to max_tokens pieces if positive."""
@@ -266,28 +183,6 @@ class FakeModelServer:
 
     # --- internals --------------------------------------------------------------------------
 
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = {"_raw": raw.decode(errors="replace")}
-        request[_BODY] = body
-        with self._lock:
-            self.requests.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "body": body,
-                    "headers": dict(request.headers),
-                }
-            )
-        if self._stall_s:
-            await asyncio.sleep(self._stall_s)
-        refused = self.authorize(request)
-        return refused if refused is not None else await handler(request)
-
     @staticmethod
     def _abort(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         # Drop the TCP connection without a proper end: clients see a cut stream or a
@@ -295,48 +190,6 @@ class FakeModelServer:
         if request.transport is not None:
             request.transport.abort()
         return response
-
-    def _serve_forever(self, ready: threading.Event) -> None:
-        assert self._loop is not None
-        asyncio.set_event_loop(self._loop)
-        self._loop.call_soon(ready.set)
-        self._loop.run_forever()
-
-    def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        if self._loop is None:
-            coroutine.close()
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(15)
-
-    async def _open(self) -> None:
-        if self._runner is not None:
-            return
-        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._middleware])
-        app.add_routes(self.routes())
-        # handler_cancellation: a client that hangs up stops its stream, as Ollama stops
-        # generating; shutdown_timeout: refuse() must not wait for slow streams.
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def _close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def _shutdown(self) -> None:
-        await self._close()
-        # Stalled or paced handlers may still sleep: end them so the loop stops cleanly.
-        current = asyncio.current_task()
-        pending = [task for task in asyncio.all_tasks() if task is not current]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        await asyncio.get_running_loop().shutdown_default_executor()
 
 
 def dumps(payload: Any) -> str:
@@ -362,7 +215,7 @@ def estimate_tokens(value: Any) -> int:
 
 def embed_texts(texts: list[str]) -> list[list[float]]:
     """Real embeddings from pipekit's offline embedder, so similarity means something."""
-    from pipekit.rag.embedding import get_local_embedder
+    from pipekit.embeddings import get_local_embedder
 
     return get_local_embedder().embed(texts)
 

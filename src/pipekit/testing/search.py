@@ -4,82 +4,14 @@
 Bearer key) or Brave (`GET /res/v1/web/search`, `X-Subscription-Token`) do, including their
 refusals of a missing key. `FakeWeb` serves pages (HTML, text, a PDF, a redirect, and one that
 tries to hijack the agent) and records every request, so a test can prove that a `POST /post`
-never happened. Both record requests and can stall, like the fake model servers.
+never happened. Both record requests and can stall, like every `HTTPFake`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
-from .http_fake import ThreadedHTTPFake
-
-log = logging.getLogger(__name__)
-
-Response = tuple[int, dict[str, str], bytes]
-
-
-class FakeHTTPService(ThreadedHTTPFake):
-    """A fake that records requests as dicts; subclasses implement `handle`."""
-
-    protocol_version = "HTTP/1.1"
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(host, port)
-        self.requests: list[dict[str, Any]] = []
-
-    def stall(self, seconds: float) -> None:
-        """Wait this long before answering (0: answer at once)."""
-        self.stall_s = seconds
-
-    def requests_to(self, path: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for r in self.requests if r["path"] == path]
-
-    def handle(self, request: dict[str, Any]) -> Response:
-        raise NotImplementedError
-
-    def serve(self, handler: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode(errors="replace")
-        request = {
-            "method": handler.command,
-            "path": parts.path,
-            "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
-            "headers": {k.lower(): v for k, v in handler.headers.items()},
-            "body": body,
-        }
-        with self._lock:
-            self.requests.append(request)
-        if self.stall_s:
-            time.sleep(self.stall_s)
-        try:
-            status, headers, payload = self.handle(request)
-        except Exception:  # a bug in a fake must show up as a 500, not a hang
-            log.exception("fake %s failed", type(self).__name__)
-            status, headers, payload = 500, {"Content-Type": "text/plain"}, b"fake failed"
-        try:
-            handler.send_response(status)
-            for name, value in {**headers, "Content-Length": str(len(payload))}.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-
-def _json(status: int, payload: Any) -> Response:
-    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
-
+from .http_fake import HTTPFake, Request, Response
 
 SearchKind = Literal["searxng", "tavily", "brave"]
 
@@ -102,7 +34,7 @@ DEFAULT_RESULTS = [
 ]
 
 
-class FakeSearch(FakeHTTPService):
+class FakeSearch(HTTPFake):
     """One search service in its real wire format; `results` are what every query finds."""
 
     def __init__(
@@ -133,19 +65,19 @@ class FakeSearch(FakeHTTPService):
     def _results_for(self, query: str) -> list[dict[str, str]]:
         return self.results_by_query.get(query, self.results)
 
-    def handle(self, request: dict[str, Any]) -> Response:
+    def handle(self, request: Request) -> Response:
         if self.kind == "searxng":
             return self._searxng(request)
         if self.kind == "tavily":
             return self._tavily(request)
         return self._brave(request)
 
-    def _searxng(self, request: dict[str, Any]) -> Response:
+    def _searxng(self, request: Request) -> Response:
         if request["method"] != "GET" or request["path"] != "/search":
-            return 404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>"
+            return Response(404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>")
         if request["query"].get("format") != "json":
             # SearXNG's answer when the JSON format is not enabled in settings.yml.
-            return 403, {"Content-Type": "text/html"}, b"<h1>403 Forbidden</h1>"
+            return Response(403, {"Content-Type": "text/html"}, b"<h1>403 Forbidden</h1>")
         query = request["query"].get("q", "")
         results = [
             {
@@ -159,8 +91,7 @@ class FakeSearch(FakeHTTPService):
             }
             for index, r in enumerate(self._results_for(query))
         ]
-        return _json(
-            200,
+        return Response.json(
             {
                 "query": query,
                 "number_of_results": len(results),
@@ -173,11 +104,13 @@ class FakeSearch(FakeHTTPService):
             },
         )
 
-    def _tavily(self, request: dict[str, Any]) -> Response:
+    def _tavily(self, request: Request) -> Response:
         if request["method"] != "POST" or request["path"] != "/search":
-            return _json(404, {"detail": "Not Found"})
+            return Response.json({"detail": "Not Found"}, 404)
         if request["headers"].get("authorization") != f"Bearer {self.api_key}":
-            return _json(401, {"detail": {"error": "Unauthorized: missing or invalid API key."}})
+            return Response.json(
+                {"detail": {"error": "Unauthorized: missing or invalid API key."}}, 401
+            )
         body = request["body"] or {}
         query = body.get("query", "")
         limit = int(body.get("max_results") or 5)
@@ -191,8 +124,7 @@ class FakeSearch(FakeHTTPService):
             }
             for r in self._results_for(query)[:limit]
         ]
-        return _json(
-            200,
+        return Response.json(
             {
                 "query": query,
                 "answer": None,
@@ -202,12 +134,11 @@ class FakeSearch(FakeHTTPService):
             },
         )
 
-    def _brave(self, request: dict[str, Any]) -> Response:
+    def _brave(self, request: Request) -> Response:
         if request["method"] != "GET" or request["path"] != "/res/v1/web/search":
-            return _json(404, {"type": "ErrorResponse", "error": {"code": "NOT_FOUND"}})
+            return Response.json({"type": "ErrorResponse", "error": {"code": "NOT_FOUND"}}, 404)
         if request["headers"].get("x-subscription-token") != self.api_key:
-            return _json(
-                422,
+            return Response.json(
                 {
                     "type": "ErrorResponse",
                     "error": {
@@ -217,6 +148,7 @@ class FakeSearch(FakeHTTPService):
                         "detail": "The provided subscription token is invalid.",
                     },
                 },
+                422,
             )
         query = request["query"].get("q", "")
         limit = int(request["query"].get("count") or 20)
@@ -229,8 +161,7 @@ class FakeSearch(FakeHTTPService):
             }
             for r in self._results_for(query)[:limit]
         ]
-        return _json(
-            200,
+        return Response.json(
             {
                 "type": "search",
                 "query": {"original": query},
@@ -267,7 +198,7 @@ was restored at 09:40 UTC.</p>
 """
 
 
-class FakeWeb(FakeHTTPService):
+class FakeWeb(HTTPFake):
     """Web pages by path; `POST /post` records a message (the target of a write tool)."""
 
     def __init__(self, **options: Any) -> None:
@@ -281,14 +212,15 @@ class FakeWeb(FakeHTTPService):
         self.redirects: dict[str, str] = {"/old-python": "/python-313.html"}
         self.posted: list[Any] = []
 
-    def handle(self, request: dict[str, Any]) -> Response:
+    def handle(self, request: Request) -> Response:
         path = request["path"]
         if request["method"] == "POST" and path == "/post":
             self.posted.append(request["body"])
-            return _json(200, {"ok": True})
+            return Response.json({"ok": True})
         if path in self.redirects:
-            return 302, {"Location": self.redirects[path]}, b""
+            return Response(302, {"Location": self.redirects[path]}, b"")
         if path in self.pages:
             content_type, body = self.pages[path]
-            return 200, {"Content-Type": content_type}, body
-        return 404, {"Content-Type": "text/html"}, b"<html><body><h1>Not found</h1></body></html>"
+            return Response(200, {"Content-Type": content_type}, body)
+        not_found = b"<html><body><h1>Not found</h1></body></html>"
+        return Response(404, {"Content-Type": "text/html"}, not_found)

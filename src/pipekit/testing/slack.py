@@ -9,11 +9,9 @@ with Retry-After for ratelimited — and records every post and reaction in `pos
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from typing import Any
 
-from pipekit.testing.kubernetes import FakeRequest, FakeResponse, LocalHTTPFake
+from .http_fake import HTTPFake, Request, Response
 
 TOKEN = "xoxb-test-token"
 
@@ -34,7 +32,7 @@ def _channel(
     }
 
 
-class FakeSlack(LocalHTTPFake):
+class FakeSlack(HTTPFake):
     """Workspace with #incidents and #general (bot is a member) and #random (it is not)."""
 
     def __init__(self, token: str = TOKEN) -> None:
@@ -72,15 +70,13 @@ class FakeSlack(LocalHTTPFake):
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
-    def handle(self, request: FakeRequest) -> FakeResponse:
-        method = request.path.removeprefix("/api/")
+    def handle(self, request: Request) -> Response:
+        method = request["path"].removeprefix("/api/")
         if self.rate_limited:
             self.rate_limited -= 1
-            return FakeResponse.of(
-                {"ok": False, "error": "ratelimited"}, 429, **{"Retry-After": "7"}
-            )
-        if request.headers.get("authorization") != f"Bearer {self.token}":
-            return FakeResponse.of({"ok": False, "error": "invalid_auth"})
+            return Response.json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "7"})
+        if request["headers"].get("authorization") != f"Bearer {self.token}":
+            return Response.json({"ok": False, "error": "invalid_auth"})
         args = self._arguments(request)
         handler = {
             "auth.test": self._auth_test,
@@ -90,18 +86,14 @@ class FakeSlack(LocalHTTPFake):
             "reactions.add": self._react,
         }.get(method)
         if handler is None:
-            return FakeResponse.of({"ok": False, "error": "unknown_method"}, 404)
-        return FakeResponse.of(handler(args))
+            return Response.json({"ok": False, "error": "unknown_method"}, 404)
+        return Response.json(handler(args))
 
     @staticmethod
-    def _arguments(request: FakeRequest) -> dict[str, Any]:
-        args: dict[str, Any] = dict(request.query)
-        content_type = request.headers.get("content-type", "")
-        if request.body and "json" in content_type:
-            args |= json.loads(request.body)
-        elif request.body:
-            args |= dict(urllib.parse.parse_qsl(request.body.decode()))
-        return args
+    def _arguments(request: Request) -> dict[str, Any]:
+        """Slack takes arguments in the query, a form or a JSON body."""
+        body = request["body"]
+        return request["query"] | (body if isinstance(body, dict) else {})
 
     def _find(self, ref: str) -> dict[str, Any] | None:
         ref = ref.lstrip("#")

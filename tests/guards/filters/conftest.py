@@ -19,7 +19,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.server import REPO, PipekitServer, free_port
+from pipekit.testing.server import PipekitServer, free_port
+from tests.support import REPO
 
 FILTERS = (
     "usage_metrics",

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pipekit.guards.ratelimit import MemoryLimiter, RedisLimiter, Window
+from pipekit.testing.server import free_port
 from tests.support.owui import chat_body
-from tests.support.server import free_port
 
 
 def send(client, who, model="chat"):

@@ -9,9 +9,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipekit.guards import metrics
 from pipekit.testing.fake_ollama import Reply
+from pipekit.testing.server import free_port
 from tests.guards.filters.conftest import outlet_body
 from tests.support.owui import answer_text, chat_body, completion_body, run_inlet
-from tests.support.server import free_port
 
 QUESTION = "What is a pod?"
 

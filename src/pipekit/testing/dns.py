@@ -9,23 +9,36 @@ site runs offline with the address checks on; other public addresses are never d
 from __future__ import annotations
 
 import socket
-from typing import Any
-
-import pytest
+from typing import Any, Self
 
 PUBLIC = "93.184.216.34"  # a global address (example.com's, once)
 
 
 class FakeDNS:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed in the `socket` module while started; use as a context manager."""
+
+    def __init__(self) -> None:
         self.lookups: list[str] = []
         self._answers: dict[str, list[list[str]]] = {}
         self._routes: dict[str, int] = {}
         self._getaddrinfo = socket.getaddrinfo
         self._create_connection = socket.create_connection
+
+    def start(self) -> Self:
         # socket.create_connection looks getaddrinfo up in the socket module: it sees ours.
-        monkeypatch.setattr(socket, "getaddrinfo", self.getaddrinfo)
-        monkeypatch.setattr(socket, "create_connection", self.create_connection)
+        socket.getaddrinfo = self.getaddrinfo  # type: ignore[assignment]
+        socket.create_connection = self.create_connection  # type: ignore[assignment]
+        return self
+
+    def stop(self) -> None:
+        socket.getaddrinfo = self._getaddrinfo
+        socket.create_connection = self._create_connection
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def answer(self, host: str, *answers: list[str]) -> None:
         """`host` resolves to answers[0] on the first lookup, answers[1] on the next, …"""

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipekit.testing.fake_base import Reply, Turn, last_user_text
-from pipekit.testing.fake_ollama import FakeOllama
+from .fake_base import Reply, Turn, last_user_text
+from .fake_ollama import FakeOllama
 
 _NAMESPACE = re.compile(r"\bnamespace\s+([a-z0-9][a-z0-9-]*)", re.IGNORECASE)
 # A pod row of pods_list: NAME READY STATUS RESTARTS …

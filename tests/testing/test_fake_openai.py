@@ -11,7 +11,8 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes import FakeOpenAI, Reply
+from pipekit.testing.fake_base import Reply
+from pipekit.testing.fake_openai import FakeOpenAI
 
 MODEL = "granite"
 USER = [{"role": "user", "content": "hi"}]

@@ -13,8 +13,9 @@ import httpx
 import ollama
 import pytest
 
+from pipekit.testing.fake_base import Reply
+from pipekit.testing.fake_ollama import FakeOllama
 from pipekit.testing.server import free_port
-from tests.fakes import FakeOllama, Reply
 
 MODEL = "llama3.2:3b"
 USER = [{"role": "user", "content": "hi"}]
