@@ -50,8 +50,9 @@ def default_model() -> str:
     return os.getenv("PIPEKIT_MODEL") or DEFAULT_MODEL
 
 
-def default_embedder() -> str:
-    """PIPEKIT_EMBEDDER (`local`, `local:MODEL` or `ollama:MODEL`), else the offline pair."""
+def default_embedder_spec() -> str:
+    """PIPEKIT_EMBEDDER (`local`, `local:MODEL` or `ollama:MODEL`), else `local`: a spec that
+    `pipekit.embeddings.make_embedder` turns into an embedder."""
     return os.getenv("PIPEKIT_EMBEDDER", "").strip() or "local"
 
 

@@ -175,8 +175,8 @@ def test_every_pipekit_variable_the_stack_sets_is_read_by_pipekit(services):
 
 
 def test_pipes_embed_and_guard_with_the_models_the_stack_pulls(services, env, monkeypatch):
+    from pipekit.embeddings import make_embedder
     from pipekit.guards.moderation import GuardModelValves
-    from pipekit.rag.embedding import make_embedder
     from pipekit.rag.pipe import RagPipe
 
     environment = services["pipekit"]["environment"]

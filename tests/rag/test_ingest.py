@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipekit.embeddings import EmbeddingError, get_local_embedder
 from pipekit.rag.catalog import PENDING, CollectionError
 from pipekit.rag.chunking import chunk_document
-from pipekit.rag.embedding import EmbeddingError, get_local_embedder
-from pipekit.rag.index import RagIndex, parse_filters
+from pipekit.rag.index import RagIndex
 from pipekit.rag.lexical import KeywordIndex, best_positions, tokenize
+from pipekit.rag.search import parse_filters
 from pipekit.rag.sources import SourceDocument, read_sources
 from pipekit.rag.store import StoreConfig, StoreError, milvus_name
-from tests.support.server import PIPEKIT
+from pipekit.testing.server import PIPEKIT
 
 DOCS = {
     "restart.md": "# Restarting a deployment\n\nRun "
@@ -192,7 +193,7 @@ def test_querying_with_another_embedder_is_a_clear_error(index, corpus):
 
 
 def test_collections_indexed_with_minilm_keep_working_with_the_local_default(index, corpus):
-    from pipekit.rag.embedding import make_embedder
+    from pipekit.embeddings import make_embedder
 
     ingest(index, corpus)  # MiniLM alone: what `local` meant before the pair
     default = make_embedder("local")

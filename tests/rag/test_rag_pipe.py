@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipekit.rag.embedding import get_local_embedder
+from pipekit.embeddings import get_local_embedder
 from pipekit.rag.index import RagIndex
 from pipekit.rag.sources import read_sources
 from pipekit.rag.uploads import chat_collection_name

@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from pipekit.embeddings import make_embedder
     from pipekit.rag.chunking import DEFAULT_CHUNK_SIZE, chunk_document
-    from pipekit.rag.embedding import make_embedder
     from pipekit.rag.index import RagIndex
     from pipekit.rag.rerank import rerank
     from pipekit.rag.sources import SourceDocument, read_sources
@@ -208,7 +208,7 @@ def _latency_at_scale(data_dir: Path, embedder, questions, args) -> dict[str, An
 def _pad_collection(index, name: str, target: int, embedder, questions) -> None:
     """N chunks of corpus words with random unit vectors, written as an ingest writes them."""
     from pipekit.rag.chunking import Chunk
-    from pipekit.rag.index import text_hash
+    from pipekit.rag.ingestion import text_hash
 
     info = index.catalog.ensure_collection(name, embedder.model_name, embedder.dimension)
     store = index.vector_store(info)

@@ -20,8 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipekit.embeddings import get_local_embedder
 from pipekit.guards.normalize import basic
-from pipekit.rag.embedding import get_local_embedder
 
 # The model reads 256 tokens at most; a long message is judged by its start and its end.
 EMBED_CHARS = 2_000

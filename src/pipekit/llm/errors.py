@@ -47,12 +47,12 @@ def cut_off(config: LLMConfig, detail: str) -> LLMError:
     return LLMError(
         f"⚠️ The answer from `{config.model}` at {config.base_url} was cut off: {detail}. "
         "Try again; if it keeps happening, check the model server's logs.",
-        kind="cut",
+        kind=_tool_error_kind(detail) or "cut",
     )
 
 
 def rejected(config: LLMConfig, status: int, detail: str) -> LLMError:
-    kind = "auth" if status in (401, 403) else "error"
+    kind = "auth" if status in (401, 403) else _tool_error_kind(detail) or "error"
     hint = " Check the `openai_api_key` valve or OPENAI_API_KEY." if kind == "auth" else ""
     return LLMError(
         f"⚠️ The {_SERVER_NAMES[config.backend]} at {config.base_url} refused the request for "
@@ -61,8 +61,35 @@ def rejected(config: LLMConfig, status: int, detail: str) -> LLMError:
     )
 
 
+def _tool_error_kind(detail: str) -> str | None:
+    """What the model server said about tool calling, for the agent loop to act on: a model
+    without tool support (Ollama: "… does not support tools") switches to ReAct prompts; a
+    malformed call (Ollama: "error parsing tool call: …") gets one repair."""
+    if "does not support tools" in detail:
+        return "no_tool_support"
+    if "tool call" in detail.lower():
+        return "bad_tool_call"
+    return None
+
+
 def images_left_out(reasons: list[str]) -> str:
     """A line shown before the answer when images of the conversation were not sent."""
     count = f"{len(reasons)} images were" if len(reasons) > 1 else "An image was"
     why = "; ".join(dict.fromkeys(reasons))
     return f"⚠️ {count} left out, not shown to the model: {why}.\n\n"
+
+
+def embedding_failed(base_url: str, model: str, error: Exception) -> LLMError:
+    """An Ollama embedding request that failed. No ⚠️: the RAG pipe adds it in the chat, and
+    `pipekit ingest` prints the message on the terminal."""
+    text = str(error)
+    if "not found" in text.lower():
+        return LLMError(
+            f"The embedding model `{model}` is not available on Ollama at {base_url}: "
+            f"run `ollama pull {model}` there, or choose another embedder.",
+            kind="model_missing",
+        )
+    return LLMError(
+        f"Ollama at {base_url} did not embed with `{model}`: {type(error).__name__}: {text}",
+        kind="unreachable" if isinstance(error, ConnectionError) else "error",
+    )

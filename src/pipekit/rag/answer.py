@@ -6,8 +6,8 @@ from typing import Any
 
 from pipekit.pipe.events import source
 
-from .index import Passage
 from .lexical import tokenize
+from .search import Passage
 
 DEFAULT_PROMPT_TEMPLATE = (
     "Answer the question using only the numbered passages below. Cite the passages you use "

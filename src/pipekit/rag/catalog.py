@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from pipekit.embeddings import DEFAULT_LOCAL_MODEL
+
 from .chunking import Chunk
-from .embedding import DEFAULT_LOCAL_MODEL
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (

@@ -7,11 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-from pipekit.settings import default_embedder
+from pipekit.embeddings import EmbeddingError, make_embedder
+from pipekit.settings import default_embedder_spec
 
 from .catalog import CollectionError
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from .embedding import EmbeddingError, make_embedder
 from .sources import SourceError, read_sources
 from .store import INDEX_TYPES, StoreConfig, StoreError
 
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0
         if not args.sources:
             return _fail("give at least one folder, file or URL to index")
-        embedder = make_embedder(args.embedder or default_embedder(), args.ollama_url)
+        embedder = make_embedder(args.embedder or default_embedder_spec(), args.ollama_url)
         items = read_sources(
             args.sources,
             depth=args.depth,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field
 
+from pipekit.embeddings import Embedder, EmbeddingError, make_embedder
 from pipekit.llm import ChatOptions, chat_backend, complete, text_of
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem
 from pipekit.pipe.events import status
-from pipekit.settings import default_embedder
+from pipekit.settings import default_embedder_spec
+from pipekit.valves import CollectionValves
 
 from .answer import (
     DEFAULT_PROMPT_TEMPLATE,
@@ -22,13 +24,19 @@ from .answer import (
     is_relevant,
     passage_events,
 )
-from .catalog import CollectionError
-from .embedding import EmbeddingError, make_embedder
-from .index import RagIndex, parse_filters
+from .catalog import CollectionError, CollectionInfo
+from .index import RagIndex
 from .rerank import rerank
+from .search import Passage, parse_filters
 from .service import close_all, shared_index
 from .store import StoreConfig, StoreError
-from .uploads import UploadError, chat_collection_name, fetch_uploads, uploaded_files
+from .uploads import (
+    UploadedFile,
+    UploadError,
+    chat_collection_name,
+    fetch_uploads,
+    uploaded_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +49,10 @@ _HISTORY_TURNS = 6
 
 
 class RagPipe(BasePipe):
-    class Valves(BasePipe.Valves):
-        collections: str = Field(
-            "docs",
-            description="Collections to search, comma-separated (create them with "
+    class Valves(CollectionValves, BasePipe.Valves):
+        collections: list[str] = Field(
+            default_factory=lambda: ["docs"],
+            description="Collections to search, a list or comma-separated (create them with "
             "`pipekit ingest SOURCE --collection NAME`).",
         )
         use_vector_db: bool = Field(
@@ -62,7 +70,7 @@ class RagPipe(BasePipe):
             "hybrid", description="hybrid (vectors + BM25 keywords), dense or bm25."
         )
         embedder: str = Field(
-            default_factory=default_embedder,
+            default_factory=default_embedder_spec,
             description="Must match the collection ($PIPEKIT_EMBEDDER, else `local`): `local` "
             "(offline MiniLM + bge-small for English, USE multilingual for Korean; follows a "
             "collection indexed with another offline model) or `ollama:MODEL` (e.g. "
@@ -145,7 +153,7 @@ class RagPipe(BasePipe):
     def _answer(self, request: ChatRequest) -> Iterator[StreamItem]:
         index = self.index()
         embedder = make_embedder(self.valves.embedder, self.valves.ollama_base_url or None)
-        names = [name.strip() for name in self.valves.collections.split(",") if name.strip()]
+        names = self.valves.collections
         collections = index.readable_collections(names, request.user_id, request.chat_id)
         files = uploaded_files(request.files)
         if not names and not files:
@@ -154,28 +162,61 @@ class RagPipe(BasePipe):
                 "or attach a file to the chat."
             )
         if files:
-            yield status(f"Reading {len(files)} attached file(s)")
-            chat_collection = chat_collection_name(request.user_id, request.chat_id)
-            summary = index.ingest(
-                chat_collection,
-                fetch_uploads(files, self.valves.openwebui_url, self.valves.openwebui_api_key),
-                embedder,
-                owner=request.user_id or "anonymous",
-                chat_id=request.chat_id,
-                remove_missing=False,
-                wait_s=15,
+            collections += yield from self._ingest_uploads(index, embedder, request, files)
+        question = yield from self._search_question(request)
+        searched = [", ".join(names)] if names else []
+        where = " and ".join([*searched, "the attached files"] if files else searched)
+        yield status(f"Searching {where}…")
+        passages = yield from self._find_passages(index, collections, question, embedder)
+        if not passages:
+            yield status("Found no relevant passages", done=True)
+            yield (
+                f"I found nothing relevant to this question in {where}, so I will not guess. "
+                "Try other words, or ask your admin whether these documents are indexed."
             )
-            for doc_id, reason in summary.skipped:
-                yield status(f"Skipped attached file {doc_id}: {reason}")
-            owner = request.user_id or "anonymous"
-            collections += index.readable_collections([chat_collection], owner, request.chat_id)
+            return
+        yield status(f"Found {len(passages)} passage{'s' if len(passages) != 1 else ''}", done=True)
+        yield from passage_events(passages)
+        yield from self.stream_model_answer(self._prompt(request, passages, question))
+        if self.valves.citation_style == "footnotes":
+            yield footnotes(passages)
+
+    def _ingest_uploads(
+        self, index: RagIndex, embedder: Embedder, request: ChatRequest, files: list[UploadedFile]
+    ) -> Generator[StreamItem, None, list[CollectionInfo]]:
+        """This chat's attached files, read from Open WebUI into the chat's own collection."""
+        yield status(f"Reading {len(files)} attached file(s)")
+        chat_collection = chat_collection_name(request.user_id, request.chat_id)
+        owner = request.user_id or "anonymous"
+        summary = index.ingest(
+            chat_collection,
+            fetch_uploads(files, self.valves.openwebui_url, self.valves.openwebui_api_key),
+            embedder,
+            owner=owner,
+            chat_id=request.chat_id,
+            remove_missing=False,
+            wait_s=15,
+        )
+        for doc_id, reason in summary.skipped:
+            yield status(f"Skipped attached file {doc_id}: {reason}")
+        return index.readable_collections([chat_collection], owner, request.chat_id)
+
+    def _search_question(self, request: ChatRequest) -> Generator[StreamItem, None, str]:
+        """The question to search with: a follow-up rewritten to stand on its own."""
         question = request.user_message
         if self.valves.condense_followups and _has_history(request.messages):
             yield status("Reading the conversation")
             question = self._condense(request.messages, question)
-        searched = [", ".join(names)] if names else []
-        where = " and ".join([*searched, "the attached files"] if files else searched)
-        yield status(f"Searching {where}…")
+        return question
+
+    def _find_passages(
+        self,
+        index: RagIndex,
+        collections: list[CollectionInfo],
+        question: str,
+        embedder: Embedder,
+    ) -> Generator[StreamItem, None, list[Passage]]:
+        """Search, drop what is not relevant, rerank if a reranker is set, keep top_k."""
         reranking = bool(self.valves.rerank_model.strip())
         passages = index.search(
             collections,
@@ -190,26 +231,17 @@ class RagPipe(BasePipe):
             yield status(f"Reranking {len(passages)} passages")
             config = replace(self.valves.llm_config(), model=self.valves.rerank_model.strip())
             passages = rerank(chat_backend(config), passages, question)
-        passages = passages[: self.valves.top_k]
-        if not passages:
-            yield status("Found no relevant passages", done=True)
-            yield (
-                f"I found nothing relevant to this question in {where}, so I will not guess. "
-                "Try other words, or ask your admin whether these documents are indexed."
-            )
-            return
-        yield status(f"Found {len(passages)} passage{'s' if len(passages) != 1 else ''}", done=True)
-        yield from passage_events(passages)
+        return passages[: self.valves.top_k]
+
+    def _prompt(self, request: ChatRequest, passages: list[Passage], question: str) -> list[dict]:
+        """The conversation so far, its last message replaced by the passages and question."""
         template = self.valves.prompt_template
         if self.valves.citation_style == "none" and template == DEFAULT_PROMPT_TEMPLATE:
             template = UNCITED_PROMPT_TEMPLATE
-        messages = [
+        return [
             *[m for m in request.messages[:-1] if m.get("role") in ("system", "user", "assistant")],
             {"role": "user", "content": build_prompt(template, passages, question)},
         ]
-        yield from self.stream_model_answer(messages)
-        if self.valves.citation_style == "footnotes":
-            yield footnotes(passages)
 
     def _condense(self, messages: list[dict], question: str) -> str:
         history = "\n".join(

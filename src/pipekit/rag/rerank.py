@@ -13,7 +13,7 @@ import re
 from pipekit.llm import ChatBackend, ChatOptions, LLMError, complete
 
 from .answer import passages_as_context
-from .index import Passage
+from .search import Passage
 
 log = logging.getLogger(__name__)
 

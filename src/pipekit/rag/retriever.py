@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipekit.settings import default_embedder
+from pipekit.embeddings import make_embedder
+from pipekit.settings import default_embedder_spec
 
-from .embedding import make_embedder
-from .index import Passage, SearchMode
+from .search import Passage, SearchMode
 from .service import shared_index
 from .store import StoreConfig
 
@@ -43,7 +43,7 @@ class Retriever:
         return self._index.search(
             readable,
             query,
-            make_embedder(self.embedder or default_embedder(), self.ollama_url),
+            make_embedder(self.embedder or default_embedder_spec(), self.ollama_url),
             top_k=self.top_k,
             mode=self.mode,
         )

