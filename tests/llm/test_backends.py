@@ -6,8 +6,8 @@ import pytest
 
 from pipekit import settings
 from pipekit.llm import ChatOptions, LLMConfig, LLMError, chat_backend, complete
+from pipekit.testing.fake_base import Reply
 from pipekit.valves import ModelValves
-from tests.fakes import Reply
 
 OPTIONS = ChatOptions(temperature=0.2, max_tokens=50)
 TOOLS = [
@@ -147,3 +147,23 @@ def test_openai_stream_cut_midway_and_missing_model(fake_openai):
     with pytest.raises(LLMError) as raised:
         complete(missing, [{"role": "user", "content": "x"}], OPTIONS)
     assert raised.value.kind == "model_missing" and "`nope`" in raised.value.user_message
+
+
+@pytest.mark.parametrize(
+    ("status", "said", "kind"),
+    [
+        (400, "registry.ollama.ai/library/gemma:2b does not support tools", "no_tool_support"),
+        (
+            500,
+            'error parsing tool call: raw=\'{"query": "py\', err=unexpected end',
+            "bad_tool_call",
+        ),
+        (500, "out of memory", "error"),
+    ],
+)
+def test_tool_calling_errors_have_their_own_kind(backend_and_fake, status, said, kind):
+    backend, fake = backend_and_fake
+    fake.script(Reply(status=status, error=said))
+    with pytest.raises(LLMError) as raised:
+        complete(backend, [{"role": "user", "content": "x"}], OPTIONS, TOOLS)
+    assert raised.value.kind == kind

@@ -108,11 +108,11 @@ class AgentLoop:
                 else:
                     text, calls = yield from self._native_round(turn, offer_tools and native)
             except LLMError as error:
-                if not react and "does not support tools" in error.user_message:
+                if not react and error.kind == "no_tool_support":
                     react = True
                     yield status("The model has no native tool calling: using ReAct prompts")
                     continue
-                if "tool call" in error.user_message.lower():
+                if error.kind == "bad_tool_call":
                     if turn.repairs_left:
                         turn.repairs_left -= 1
                         turn.conversation.append({"role": "user", "content": _BAD_JSON_PROMPT})

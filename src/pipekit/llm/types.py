@@ -62,4 +62,6 @@ class LLMError(Exception):
     def __init__(self, message: str, *, kind: str = "error") -> None:
         super().__init__(message)
         self.user_message = message
-        self.kind = kind  # "unreachable", "model_missing", "timeout", "cut", "auth", "error"
+        # "unreachable", "model_missing", "timeout", "cut", "auth", "error"; and for the agent
+        # loop: "no_tool_support" (the model cannot call tools), "bad_tool_call" (it botched one)
+        self.kind = kind
