@@ -14,9 +14,9 @@ import pytest
 
 from pipekit.agents.chain import PromptChainPipe
 from pipekit.agents.pipe import ReactAgentPipe, WebSearchAgentPipe
+from pipekit.testing.fake_ollama import FakeOllama
+from pipekit.testing.search import FakeSearch, FakeWeb
 from pipekit.testing.server import PipekitServer
-from tests.fakes import FakeOllama
-from tests.fakes.search import FakeSearch, FakeWeb
 from tests.support.owui import answer_text, chat_body, events, send_turn
 
 MODEL = "llama3.2:3b"
@@ -70,11 +70,11 @@ from pipekit.agents.pipe import ReactAgentPipe
 
 
 class Pipeline(ReactAgentPipe):
-    def _rag_tools(self, request, citations):
+    def tools_for(self, request, citations=None):
         saved = sys.modules.get("pipekit.agents.rag_search")
         sys.modules["pipekit.agents.rag_search"] = None  # makes the import raise ImportError
         try:
-            return super()._rag_tools(request, citations)
+            return super().tools_for(request, citations)
         finally:
             if saved is None:
                 sys.modules.pop("pipekit.agents.rag_search", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +83,16 @@ def test_mcp_connection_is_reused_replaced_on_change_and_closed_at_shutdown(tmp_
 
     asyncio.run(pipe.on_shutdown())
     assert wait_gone(second_pid)
+
+
+def test_shutdown_closes_the_mcp_clients_off_the_event_loop(monkeypatch):
+    pipe = ReactAgentPipe()
+    closed_in = []
+    monkeypatch.setattr(pipe.tool_sources, "close", lambda: closed_in.append(threading.get_ident()))
+
+    async def shutdown() -> int:
+        await pipe.on_shutdown()
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(shutdown())
+    assert closed_in and closed_in[0] != loop_thread

@@ -7,9 +7,9 @@ import re
 import subprocess
 
 from pipekit.testing.fake_base import Reply
+from pipekit.testing.search import DEFAULT_RESULTS, FakeSearch
 from pipekit.testing.server import PIPEKIT
 from tests.agents.conftest import answer_text, source_urls, statuses
-from tests.fakes.search import DEFAULT_RESULTS, FakeSearch
 from tests.support.owui import chat_body, events, send_turn
 
 RUNBOOK = """# Restarting checkout
@@ -37,7 +37,7 @@ def test_agent_searches_documents_and_web_with_one_numbering(start_server, fake_
         )
         with server.client() as client:
             client.post(
-                "/react_agent/valves/update", json={"rag_collections": "runbooks"}
+                "/react_agent/valves/update", json={"collections": ["runbooks"]}
             ).raise_for_status()
         fake_ollama.script(
             Reply(tool_calls=[{"name": "web_search", "arguments": {"query": "checkout oom"}}]),

@@ -116,8 +116,8 @@ def test_broken_mcp_config_is_a_status_line_and_the_agent_still_answers(world):
     assert answer_text(response).startswith("Answer without MCP.")
 
 
-def test_rag_collections_without_the_rag_tool_are_skipped_with_a_note(world):
-    world.set_valves("no_rag_agent", rag_collections="docs, runbooks")
+def test_collections_without_the_rag_tool_are_skipped_with_a_note(world):
+    world.set_valves("no_rag_agent", collections="docs, runbooks")
     world.ollama.script(Reply(content="ok"))
     response = world.chat("no_rag_agent", "hello")
     assert any("rag_search" in line and "not available" in line for line in statuses(response))

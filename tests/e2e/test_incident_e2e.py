@@ -64,7 +64,7 @@ def incident_agent(
     ]
     open_webui.save_pipeline_valves(
         PIPE,
-        {"mcp_servers": json.dumps(servers), "runbook_collections": [], "allow_writes": True},
+        {"mcp_servers": json.dumps(servers), "collections": [], "allow_writes": True},
     )
     yield PIPE
     open_webui.save_pipeline_valves(PIPE, IncidentPipe.Valves().model_dump())

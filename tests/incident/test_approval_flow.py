@@ -25,9 +25,7 @@ SLACK_TEXT = "checkout in shop is crash-looping: DATABASE_URL is not set. Invest
 
 @pytest.fixture(autouse=True)
 def _stdio(server, cluster, slack):
-    set_valves(
-        server, mcp_servers=stdio_servers(cluster, slack), runbook_collections=[], allow_writes=True
-    )
+    set_valves(server, mcp_servers=stdio_servers(cluster, slack), collections=[], allow_writes=True)
 
 
 def propose_post(server, model, chat: str, text: str = SLACK_TEXT) -> str:

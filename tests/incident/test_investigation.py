@@ -13,7 +13,7 @@ from .conftest import audit_entries, call, say, set_valves, stdio_servers, tool_
 
 @pytest.fixture(scope="module", autouse=True)
 def _stdio(server, cluster, slack):
-    set_valves(server, mcp_servers=stdio_servers(cluster, slack), runbook_collections=[])
+    set_valves(server, mcp_servers=stdio_servers(cluster, slack), collections=[])
 
 
 def test_crashloop_evidence_reaches_the_model_and_the_answer_streams(server, model):
@@ -108,14 +108,14 @@ def test_a_down_server_is_a_status_line_and_the_rest_still_works(server, model, 
 
 
 def test_runbook_search_missing_is_reported_not_fatal(server, model):
-    set_valves(server, runbook_collections=["runbooks"])
+    set_valves(server, collections=["runbooks"])
     try:
         model.script(Reply(content="No tools needed."))
         turn = say(server, "hello", chat="runbooks")
     finally:
-        set_valves(server, runbook_collections=[])
+        set_valves(server, collections=[])
     assert turn.answer.startswith("No tools needed.")
-    rag_missing = any("Runbook search" in s for s in turn.statuses)
+    rag_missing = any("rag_search" in s for s in turn.statuses)
     offered = {t["function"]["name"] for t in model.bodies("/api/chat")[0]["tools"]}
     assert rag_missing or "rag_search" in offered  # pipekit.rag lands in a sibling issue
 

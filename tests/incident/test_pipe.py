@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from pipekit.incident import IncidentPipe
-from pipekit.incident.pipe import WRITES_OFF
+from pipekit.incident.flow import WRITES_OFF
 from pipekit.pipe import ChatRequest
 
 SCALE = {"namespace": "web", "name": "nginx", "replicas": 3}

@@ -44,7 +44,7 @@ def server(tmp_path_factory, model):
 
 
 def test_the_agent_finds_the_runbook_for_the_error_it_saw(server, model, cluster, slack):
-    set_valves(server, mcp_servers=stdio_servers(cluster, slack), runbook_collections=["runbooks"])
+    set_valves(server, mcp_servers=stdio_servers(cluster, slack), collections=["runbooks"])
     model.script(
         call("pods_log", namespace="shop", name="checkout-7d9f8c6b5-x7k2p", previous=True),
         call("rag_search", query="required environment variable DATABASE_URL is not set"),

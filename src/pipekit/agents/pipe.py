@@ -1,35 +1,34 @@
-"""The agent pipe base: valves, the tools of one chat turn, and the shared loop.
+"""The agent pipes: valves, the tools of one chat turn, and the shared loop.
 
-A pipeline file picks which built-in tools it offers (`builtin_tools`) and its instructions;
-MCP servers and RAG collections configured by valve add their tools to any agent pipe.
+`BaseAgentPipe` is every agent: the loop, the tools its MCP servers and document collections
+give (pipekit.agents.sources), a write handler and what follows the answer. `AgentPipe` adds
+the built-in web tools; a pipeline file picks which (`builtin_tools`) and its instructions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
-import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem, status
-from pipekit.tools import Tool, ToolResult
+from pipekit.tools import Tool
+from pipekit.valves import CollectionValves
 
 from .builtin import calculator, current_time
 from .firewall import ToolOutputFirewall
 from .loop import AgentLoop, AgentSettings, WriteHandler, trace_markdown
 from .search import SearchBackend, SearchSettings, search_backend
+from .sources import ToolSources
 from .web import Citations, FetchSettings, fetch_page_tool, web_search_tool
 
 log = logging.getLogger(__name__)
 
 BUILTIN_TOOLS = ("web_search", "fetch_page", "calculator", "current_time")
-
-_rag_missing_logged = False
 
 
 class SearchValves(BaseModel):
@@ -76,16 +75,16 @@ class SearchValves(BaseModel):
         )
 
 
-class AgentPipe(BasePipe):
-    """Subclass it in a pipeline file; set `builtin_tools` and `instructions`."""
+class BaseAgentPipe(BasePipe):
+    """An agent: subclass it, set `instructions`, and override the hooks below as needed."""
 
-    builtin_tools: tuple[str, ...] = BUILTIN_TOOLS
+    builtin_tools: tuple[str, ...] = ()
     instructions: str = (
         "You are a helpful assistant that uses tools when they help. Call a tool only when "
         "you need what it returns; answer directly when you can."
     )
 
-    class Valves(SearchValves, BasePipe.Valves):
+    class Valves(CollectionValves, BasePipe.Valves):
         max_steps: int = Field(
             6, ge=1, le=50, description="Most tool calls the agent makes before it must answer."
         )
@@ -110,24 +109,16 @@ class AgentPipe(BasePipe):
             description="Each tool result is cut to this many characters before the model "
             "reads it (about 4 characters a token): keeps long pages from filling the context.",
         )
-        page_max_kb: int = Field(
-            2048, ge=16, le=65536, description="fetch_page reads at most this many KB of a page."
-        )
-        fetch_private_urls: bool = Field(
-            False,
-            description="Let fetch_page read private and loopback addresses (an intranet wiki). "
-            "Off: a web page cannot make the agent read internal services.",
-        )
         mcp_servers: str = Field(
             "",
             description="MCP servers whose tools the agent may use, as JSON or YAML: a list of "
             '{"name", "command"+"args" or "url", "read_only", ...}, or Claude Desktop\'s '
             '{"mcpServers": {...}}. Empty: none.',
         )
-        rag_collections: str = Field(
-            "",
-            description="Comma-separated document collections the agent may search with "
-            "rag_search. Empty: no rag_search tool.",
+        collections: list[str] = Field(
+            default_factory=list,
+            description="Document collections the agent may search with rag_search (a list, "
+            "or comma-separated). Empty: no rag_search tool.",
         )
         system_prompt: str = Field(
             "",
@@ -136,33 +127,36 @@ class AgentPipe(BasePipe):
 
     def __init__(self) -> None:
         super().__init__()
-        self._mcp_clients: dict[str, object] = {}
-        self._mcp_lock = threading.Lock()
+        self.tool_sources = ToolSources()
 
     async def on_shutdown(self) -> None:
-        with self._mcp_lock:
-            clients, self._mcp_clients = list(self._mcp_clients.values()), {}
-        for client in clients:
-            client.close()
+        # Closing joins the MCP clients' threads: keep it off the server's event loop.
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        self.tool_sources.close()
 
     # --- one chat turn ------------------------------------------------------------------------
 
     def run(self, request: ChatRequest) -> Iterator[StreamItem]:
         citations = Citations()
-        if self._mcp_connecting():
+        if self.tool_sources.connecting(self.valves.mcp_servers):
             yield status("Connecting to the MCP servers")
         tools, problems = self.tools_for(request, citations)
         for problem in problems:
             yield status(problem)
+        if not tools:
+            yield status("No tools available: answering without them")
         settings = self.agent_settings()
         show_trace, settings.show_trace = settings.show_trace, False  # it goes after Sources
+        on_write = self.write_handler(request)
         loop = AgentLoop(
             self.backend(),
             self.valves.chat_options(),
             tools,
             settings,
             firewall=ToolOutputFirewall(budget_chars=self.valves.tool_output_max_chars),
-            on_write=self.write_handler(request),
+            on_write=on_write,
         )
         answer: list[str] = []
         for item in loop.run(self.agent_messages(request)):
@@ -170,6 +164,7 @@ class AgentPipe(BasePipe):
                 answer.append(item)
             yield item
         yield citations.footer("".join(answer))
+        yield from self.after_answer(on_write, problems)
         if show_trace and loop.steps:
             yield trace_markdown(loop.steps)
 
@@ -193,6 +188,12 @@ class AgentPipe(BasePipe):
         """Override to let write tools run (e.g. after approval); None refuses them."""
         return None
 
+    def after_answer(self, on_write: WriteHandler | None, problems: list[str]) -> Iterator[str]:
+        """Between the answer and its trace: the tool sources that were unavailable, which
+        the status lines showed only for a moment."""
+        if problems:
+            yield "\n\n" + "\n".join(f"> ⚠️ {problem}" for problem in problems)
+
     # --- tools ----------------------------------------------------------------------------------
 
     def tools_for(
@@ -203,17 +204,13 @@ class AgentPipe(BasePipe):
         Tools that cite sources number them in `citations`, shared for the whole turn.
         """
         citations = citations if citations is not None else Citations()
-        problems: list[str] = []
-        tools = [self._builtin(name, request, citations) for name in self.builtin_tools]
+        tools = [self.builtin_tool(name, request, citations) for name in self.builtin_tools]
         tools += self.extra_tools(request, citations)
-        rag, rag_problem = self._rag_tools(request, citations)
-        tools += rag
-        problems += rag_problem
-        mcp, mcp_problems = self._mcp_tools()
-        tools += mcp
-        problems += mcp_problems
+        configured, problems = self.tool_sources.tools(
+            request, self.valves.mcp_servers, self.valves.collections, citations
+        )
         unique: dict[str, Tool] = {}
-        for item in tools:
+        for item in tools + configured:
             if item.name in unique:
                 log.warning("tool %s from %s hides an earlier one: skipped", item.name, item.origin)
                 continue
@@ -224,10 +221,33 @@ class AgentPipe(BasePipe):
         """Override to add a pipe's own tools."""
         return []
 
+    def builtin_tool(self, name: str, request: ChatRequest, citations: Citations) -> Tool:
+        if name == "calculator":
+            return calculator
+        if name == "current_time":
+            return current_time
+        raise ValueError(f"unknown built-in tool {name!r}; known: {', '.join(BUILTIN_TOOLS)}")
+
+
+class AgentPipe(BaseAgentPipe):
+    """An agent with the built-in web tools; set `builtin_tools` and `instructions`."""
+
+    builtin_tools: tuple[str, ...] = BUILTIN_TOOLS
+
+    class Valves(SearchValves, BaseAgentPipe.Valves):
+        page_max_kb: int = Field(
+            2048, ge=16, le=65536, description="fetch_page reads at most this many KB of a page."
+        )
+        fetch_private_urls: bool = Field(
+            False,
+            description="Let fetch_page read private and loopback addresses (an intranet wiki). "
+            "Off: a web page cannot make the agent read internal services.",
+        )
+
     def search(self) -> SearchBackend:
         return search_backend(self.valves.search_settings())
 
-    def _builtin(self, name: str, request: ChatRequest, citations: Citations) -> Tool:
+    def builtin_tool(self, name: str, request: ChatRequest, citations: Citations) -> Tool:
         if name == "web_search":
             return web_search_tool(self.search(), citations, self.valves.max_results)
         if name == "fetch_page":
@@ -237,63 +257,7 @@ class AgentPipe(BasePipe):
                 allow_private=self.valves.fetch_private_urls,
             )
             return fetch_page_tool(citations, request.chat_id, settings)
-        if name == "calculator":
-            return calculator
-        if name == "current_time":
-            return current_time
-        raise ValueError(f"unknown built-in tool {name!r}; known: {', '.join(BUILTIN_TOOLS)}")
-
-    def _rag_tools(
-        self, request: ChatRequest, citations: Citations
-    ) -> tuple[list[Tool], list[str]]:
-        global _rag_missing_logged
-        collections = [c.strip() for c in self.valves.rag_collections.split(",") if c.strip()]
-        if not collections:
-            return [], []
-        try:
-            from .rag_search import Retriever, rag_search_tool
-        except ImportError as error:
-            if not _rag_missing_logged:
-                log.warning("rag_collections is set but pipekit.rag is missing: %s", error)
-                _rag_missing_logged = True
-            return [], ["Document search (rag_search) is not available in this install: skipped"]
-        try:
-            tool = rag_search_tool(
-                Retriever(collections, user_id=request.user_id, chat_id=request.chat_id)
-            )
-        except Exception as error:  # a broken store must not take the whole agent down
-            log.warning("rag_search unavailable: %s", error)
-            return [], [f"Document search (rag_search) is unavailable: {error}"]
-        return [cited_in_turn(tool, citations)], []
-
-    def _mcp_tools(self) -> tuple[list[Tool], list[str]]:
-        config = self.valves.mcp_servers.strip()
-        if not config:
-            return [], []
-        client = self._mcp_client(config)
-        tools = client.tools()
-        return tools, list(client.problems)
-
-    def _mcp_connecting(self) -> bool:
-        """Whether this turn starts the MCP connections (which can take seconds)."""
-        config = self.valves.mcp_servers.strip()
-        return bool(config) and config not in self._mcp_clients
-
-    def _mcp_client(self, config: str):
-        """One client per config text: connected once, reused by every chat, closed on change."""
-        from pipekit.mcp.client import MCPClient
-
-        with self._mcp_lock:
-            client = self._mcp_clients.get(config)
-            if client is not None:
-                return client
-            stale = list(self._mcp_clients.values())
-            self._mcp_clients = {}
-            for old in stale:
-                old.close()
-            client = MCPClient.from_config(config).start()
-            self._mcp_clients[config] = client
-            return client
+        return super().builtin_tool(name, request, citations)
 
 
 class WebSearchAgentPipe(AgentPipe):
@@ -335,32 +299,3 @@ class ReactAgentPipe(AgentPipe):
         settings = super().agent_settings()
         settings.force_react = self.valves.react_mode
         return settings
-
-
-def cited_in_turn(item: Tool, citations: Citations) -> Tool:
-    """A tool that numbers its own results [1], [2]… (rag_search), renumbered into the turn's
-    shared numbering, so its [1] and web_search's [1] never mean two different sources."""
-
-    def run(**arguments: Any) -> Any:
-        result = item.run(**arguments)
-        if not isinstance(result, ToolResult) or not result.events:
-            return result
-        numbers: dict[int, int] = {}
-        events = []
-        for local, event in enumerate(result.events, 1):
-            data = event.get("event", {}).get("data", {})
-            origin = data.get("source", {})
-            meta = (data.get("metadata") or [{}])[0]
-            key = origin.get("url") or f"{meta.get('collection', '')}/{meta.get('doc_id', local)}"
-            numbers[local], new = citations.number(key, origin.get("name", ""))
-            if new:
-                events.append(event)
-        text = re.sub(
-            r"^\[(\d+)\]",
-            lambda m: f"[{numbers.get(int(m.group(1)), m.group(1))}]",
-            result.text,
-            flags=re.M,
-        )
-        return ToolResult(text, events)
-
-    return replace(item, run=run)

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -50,6 +51,13 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[^A-Za-z0-9_-]")
 _ENV_REF = re.compile(r"\$\{(\w+)\}")
+# The MCP SDK starts stdio servers with a minimal environment (PATH, HOME, …), which would drop
+# the kubeconfig and the Slack token: pipekit's own servers get theirs passed on, each only its
+# own, so the cluster server never sees the Slack token.
+_OWN_SERVER_ENV = {
+    "openshift": ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"),
+    "slack": ("SLACK_BOT_TOKEN", "SLACK_API_URL"),
+}
 
 
 class MCPUnavailable(RuntimeError):
@@ -444,13 +452,7 @@ class MCPClient:
             connection.stderr = tempfile.NamedTemporaryFile(
                 "w", prefix=f"mcp-{spec.name}-", suffix=".log", encoding="utf-8"
             )
-            params = StdioServerParameters(
-                command=spec.command,
-                args=spec.args,
-                env={k: _expand(v) for k, v in spec.env.items()} or None,
-                cwd=spec.cwd,
-            )
-            transport = stdio_client(params, errlog=connection.stderr)
+            transport = stdio_client(stdio_parameters(spec), errlog=connection.stderr)
         elif spec.transport == "sse":
             transport = sse_client(spec.url, headers=headers or None, timeout=spec.timeout_s)
         else:
@@ -580,6 +582,19 @@ def _result_text(result: mcp_types.CallToolResult) -> str:
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
     return "\n".join(parts)
+
+
+def stdio_parameters(spec: ServerSpec) -> StdioServerParameters:
+    """How a stdio server starts. `command: pipekit` runs pipekit's own servers with this
+    Python, and passes each one its own credentials from the environment."""
+    command, args = spec.command, spec.args
+    env = {k: _expand(v) for k, v in spec.env.items()}
+    if command == "pipekit":
+        command, args = sys.executable, ["-m", "pipekit.cli", *spec.args]
+        own = spec.args[1] if len(spec.args) > 1 and spec.args[0] == "mcp" else ""
+        passed = {k: os.environ[k] for k in _OWN_SERVER_ENV.get(own, ()) if os.environ.get(k)}
+        env = passed | env
+    return StdioServerParameters(command=command, args=args, env=env or None, cwd=spec.cwd)
 
 
 def _expand(value: str) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pipekit.valves import with_current_names
+
 log = logging.getLogger(__name__)
 
 # Pipeline modules get their own namespace in sys.modules, so a file called `json.py` or
@@ -108,6 +110,7 @@ class PipelineLoader:
         except ValueError as error:
             log.warning("valves of %s not applied: %s is not JSON (%s)", module_name, path, error)
             return
+        saved = with_current_names(type(valves), saved)
         known = type(valves).model_fields
         merged = valves.model_dump()
         merged.update({key: value for key, value in saved.items() if key in known})

@@ -22,6 +22,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
+from pipekit.valves import with_current_names
+
 from .loader import valves_path
 from .secret_valves import masked_schema, masked_values, plain_values, restore_unchanged
 
@@ -80,7 +82,7 @@ class InvalidValves(ValueError):
 def validated(valves: BaseModel, changes: dict[str, Any]) -> BaseModel:
     """The live valves with `changes` applied; InvalidValves names every bad field."""
     model = type(valves)
-    changes, problems = restore_unchanged(valves, changes)
+    changes, problems = restore_unchanged(valves, with_current_names(model, changes))
     problems += [
         {"field": key, "message": "unknown valve"}
         for key in changes

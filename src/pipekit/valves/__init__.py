@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from pipekit import settings
 from pipekit.llm import ChatOptions, LLMConfig
@@ -83,3 +83,46 @@ class FilterValves(BaseModel):
         description="Pipelines (model ids) this filter applies to; '*' means all.",
     )
     priority: int = Field(0, description="Filters run in ascending priority order.")
+
+
+class CollectionValves(BaseModel):
+    """The document collections a pipe searches: one valve name and type in every pipe."""
+
+    # Earlier names of valves, old -> current: saved valves and updates that use them still apply.
+    former_names: ClassVar[dict[str, str]] = {
+        "rag_collections": "collections",
+        "runbook_collections": "collections",
+    }
+
+    collections: list[str] = Field(
+        default_factory=list,
+        description="Document collections to search (create them with `pipekit ingest SOURCE "
+        "--collection NAME`). Empty: none.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _current_names(cls, data: Any) -> Any:
+        return with_current_names(cls, data) if isinstance(data, dict) else data
+
+    @field_validator("collections", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """A comma-separated text, as typed in a text box, is a list too."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            stripped = [name.strip() if isinstance(name, str) else name for name in value]
+            return [name for name in stripped if name != ""]
+        return value
+
+
+def with_current_names(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """Valves (saved or posted) with the model's former names replaced by the current ones; a
+    value under the current name wins over one under a former name."""
+    former = getattr(model, "former_names", {})
+    current = {key: value for key, value in data.items() if key not in former}
+    for old, new in former.items():
+        if old in data:
+            current.setdefault(new, data[old])
+    return current
