@@ -24,6 +24,8 @@ import httpx
 
 from pipekit.net import AddressNotAllowed, pinned_client, read_at_most
 
+from .headings import document_title
+
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst", ".text"}
@@ -144,7 +146,7 @@ def read_file(path: Path, doc_id: str, origin: str, *, max_bytes: int) -> Source
                 title, text = html_to_text(decoded)
             else:
                 title, text = (
-                    _first_heading(decoded, markdown=suffix in (".md", ".markdown")),
+                    document_title(decoded, markdown=suffix in (".md", ".markdown")),
                     decoded,
                 )
     except UnicodeDecodeError:
@@ -172,13 +174,7 @@ def _read_with_llamaindex(path: Path) -> tuple[str, str]:
 
         pages = DocxReader().load_data(path)
     text = "\n\n".join(page.text for page in pages)
-    return _first_heading(text), text
-
-
-def _first_heading(text: str, *, markdown: bool = True) -> str:
-    from .chunking import document_title  # chunking imports this module
-
-    return document_title(text, markdown=markdown)
+    return document_title(text), text
 
 
 def html_to_text(html: str, url: str | None = None) -> tuple[str, str]:
