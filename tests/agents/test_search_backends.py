@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from pipekit.agents.pipe import WebSearchAgentPipe
 from pipekit.agents.search import SearchError, SearchResult, SearchSettings, search_backend
 from pipekit.agents.web import Citations, FetchError, FetchSettings, read_page, web_search_tool
+from pipekit.testing.fake_ollama import Reply
 from pipekit.testing.search import DEFAULT_RESULTS, FakeSearch, FakeWeb
 from pipekit.testing.server import free_port
 
@@ -188,3 +190,29 @@ def test_a_korean_page_in_euc_kr_without_a_declared_charset():
         title, text = read_page(web.url + "/notice.html", OPEN)
     assert title == "공지사항"
     assert "결제 서비스는 오늘 오전 9시 40분에 복구되었습니다" in text
+
+
+def test_services_named_in_the_environment_later_are_the_ones_an_agent_searches(
+    fake_ollama, monkeypatch
+):
+    # In-process: the valves exist before the environment names the services, as in a running
+    # server whose deployment changes SEARXNG_URL or a key.
+    agent = WebSearchAgentPipe()
+    monkeypatch.setenv("OLLAMA_BASE_URL", fake_ollama.url)
+    with FakeSearch("searxng") as searxng:
+        monkeypatch.setenv("SEARXNG_URL", searxng.url)
+        fake_ollama.script(
+            Reply(tool_calls=[{"name": "web_search", "arguments": {"query": "python 3.13"}}]),
+            Reply(content="Python 3.13 is out [1]."),
+        )
+        messages = [{"role": "user", "content": "What is new in Python 3.13?"}]
+        reply = agent.pipe(messages[0]["content"], "web_search_agent", messages, {"stream": True})
+        answer = "".join(item for item in reply if isinstance(item, str))
+        assert searxng.queries() == ["python 3.13"]
+        assert answer.startswith("Python 3.13 is out [1].")
+    for kind in ("tavily", "brave"):
+        with FakeSearch(kind, api_key=f"{kind}-key-from-env") as fake:
+            agent.valves.search_backend = kind
+            monkeypatch.setenv(f"{kind.upper()}_BASE_URL", fake.url)
+            monkeypatch.setenv(f"{kind.upper()}_API_KEY", f"{kind}-key-from-env")
+            assert agent.search().search("python", 1) == EXPECTED[:1]

@@ -16,13 +16,14 @@ title: Shouting Guard
 """
 import time
 
-from pipekit.filter import Blocked, BaseFilter, last_message, message_text, replace_text
+from pipekit.filter import Blocked, BaseFilter, last_message, replace_text
+from pipekit.llm import text_of
 
 
 class Pipeline(BaseFilter):
     def check_inlet(self, body, user):
         message = last_message(body, "user")
-        text = message_text(message)
+        text = text_of(message)
         if "forbidden" in text:
             raise Blocked("This request was blocked by the Shouting Guard.")
         if text == "slow":
@@ -32,7 +33,7 @@ class Pipeline(BaseFilter):
 
     def check_outlet(self, body, user):
         message = last_message(body, "assistant")
-        replace_text(message, message_text(message) + " [checked]")
+        replace_text(message, text_of(message) + " [checked]")
         return body
 '''
 

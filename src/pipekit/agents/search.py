@@ -8,20 +8,16 @@ pass on to the user as is ("SearXNG at http://searxng:8080 is not reachable …"
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 
+from pipekit import settings
+
 log = logging.getLogger(__name__)
 
 BackendName = Literal["searxng", "tavily", "brave"]
-
-# Where each service lives when neither the valve nor the environment says otherwise.
-DEFAULT_SEARXNG_URL = "http://searxng:8080"  # the docker compose service
-DEFAULT_TAVILY_URL = "https://api.tavily.com"
-DEFAULT_BRAVE_URL = "https://api.search.brave.com"
 
 
 class SearchError(RuntimeError):
@@ -179,20 +175,20 @@ def _results(items: list[dict], snippet_key: str, max_results: int) -> list[Sear
     ][:max_results]
 
 
-def search_backend(settings: SearchSettings) -> SearchBackend:
+def search_backend(chosen: SearchSettings) -> SearchBackend:
     """The backend the valves choose; an empty valve falls back to the environment."""
-    if settings.backend == "searxng":
-        url = settings.searxng_url.strip() or os.getenv("SEARXNG_URL") or DEFAULT_SEARXNG_URL
-        return SearxngBackend(url, timeout_s=settings.timeout_s)
-    if settings.backend == "tavily":
-        url = settings.tavily_url.strip() or os.getenv("TAVILY_BASE_URL") or DEFAULT_TAVILY_URL
-        key = settings.tavily_api_key.strip() or os.getenv("TAVILY_API_KEY", "")
-        return TavilyBackend(url, key, settings.timeout_s)
-    if settings.backend == "brave":
-        url = settings.brave_url.strip() or os.getenv("BRAVE_BASE_URL") or DEFAULT_BRAVE_URL
-        key = settings.brave_api_key.strip() or os.getenv("BRAVE_API_KEY", "")
-        return BraveBackend(url, key, settings.timeout_s)
-    raise SearchError(f"Unknown search backend {settings.backend!r}: use searxng, tavily or brave.")
+    if chosen.backend == "searxng":
+        url = chosen.searxng_url.strip() or settings.searxng_url()
+        return SearxngBackend(url, timeout_s=chosen.timeout_s)
+    if chosen.backend == "tavily":
+        url = chosen.tavily_url.strip() or settings.tavily_base_url()
+        key = chosen.tavily_api_key.strip() or settings.tavily_api_key()
+        return TavilyBackend(url, key, chosen.timeout_s)
+    if chosen.backend == "brave":
+        url = chosen.brave_url.strip() or settings.brave_base_url()
+        key = chosen.brave_api_key.strip() or settings.brave_api_key()
+        return BraveBackend(url, key, chosen.timeout_s)
+    raise SearchError(f"Unknown search backend {chosen.backend!r}: use searxng, tavily or brave.")
 
 
 def _list(data: Any, key: str) -> list[dict]:

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +18,7 @@ import httpx
 
 from pipekit.net import AddressNotAllowed, pinned_client, read_at_most
 from pipekit.pipe.events import source
+from pipekit.stores import SharedMap
 from pipekit.tools import Tool, ToolResult, tool
 
 from .search import SearchBackend
@@ -52,14 +50,17 @@ class Citations:
         self.numbers[url] = len(self.numbers) + 1
         return self.numbers[url], True
 
-    def footer(self, answer: str) -> str:
-        """A Sources list of the numbers the answer cites, with their real URLs.
+    def footer(self, answer: str, every_source: bool = False) -> str:
+        """A Sources list of the numbers the answer cites, with their real URLs; with
+        `every_source`, of every source read when the answer cites none.
 
         Written by the pipe, not the model: a small model forgets the list or garbles URLs.
         Lines start with a bold "1." rather than "[1]", which Open WebUI would turn into a
         second citation button beside the link.
         """
         cited = {int(n) for n in re.findall(r"\[(\d{1,3})\]", answer)}
+        if every_source and not cited & set(self.numbers.values()):
+            cited = set(self.numbers.values())
         lines = [
             f"**{number}.** [{_markdown_text(self.titles.get(key) or key)}](<{key}>)"
             if key.startswith(("http://", "https://"))
@@ -100,32 +101,22 @@ def web_search_tool(backend: SearchBackend, citations: Citations, max_results: i
 
 
 class PageCache:
-    """Pages read in a chat, keyed by (chat id, URL): the model re-reading a page is free."""
+    """Pages read in a chat, keyed by (chat id, URL): the model re-reading a page is free. In
+    Redis when one is set, so a chat's next turn on another replica finds them too."""
 
     def __init__(self, max_entries: int = 512, ttl_s: float = 3600.0) -> None:
-        self.max_entries = max_entries
-        self.ttl_s = ttl_s
-        self._entries: OrderedDict[tuple[str, str], tuple[float, str, str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._pages: SharedMap[list[str]] = SharedMap("pages", max_entries, ttl_s)
 
     def get(self, chat_id: str | None, url: str) -> tuple[str, str] | None:
         if not chat_id:
             return None
-        with self._lock:
-            entry = self._entries.get((chat_id, url))
-            if entry is None or time.monotonic() - entry[0] > self.ttl_s:
-                return None
-            self._entries.move_to_end((chat_id, url))
-            return entry[1], entry[2]
+        page = self._pages.get(f"{chat_id}\n{url}")
+        return (page[0], page[1]) if page else None
 
     def put(self, chat_id: str | None, url: str, title: str, text: str) -> None:
         if not chat_id:  # no chat to scope it to: do not share pages between users
             return
-        with self._lock:
-            self._entries[(chat_id, url)] = (time.monotonic(), title, text)
-            self._entries.move_to_end((chat_id, url))
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        self._pages.put(f"{chat_id}\n{url}", [title, text])
 
 
 PAGE_CACHE = PageCache()

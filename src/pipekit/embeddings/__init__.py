@@ -7,7 +7,7 @@ An embedder is named by a spec: `local`, `local:MODEL` or `ollama:MODEL` (`make_
 
 from __future__ import annotations
 
-from pipekit.settings import ollama_base_url
+from pipekit.settings import default_embedder_spec, ollama_base_url
 
 from .base import Embedder, EmbeddingError, EnsembleMember
 from .ensemble import LocalEnsembleEmbedder, hangul_share
@@ -60,10 +60,10 @@ def local_ensemble() -> LocalEnsembleEmbedder:
     return _LOCAL_ENSEMBLE
 
 
-def make_embedder(spec: str, ollama_url: str | None = None) -> Embedder:
+def make_embedder(spec: str | None, ollama_url: str | None = None) -> Embedder:
     """`local` (the offline ensemble), `local:MODEL` (one of its models, or an ensemble by its
-    full name), or `ollama:MODEL`; the Ollama URL falls back to the env."""
-    spec = (spec or "local").strip()
+    full name), or `ollama:MODEL`; an empty spec and the Ollama URL fall back to the env."""
+    spec = (spec or "").strip() or default_embedder_spec()
     if spec == "local":
         return _LOCAL_ENSEMBLE
     if spec in _LOCAL:

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import Field
 
-from pipekit.llm import text_of
 from pipekit.pipe.base import front_matter_title
+from pipekit.pipe.request import task_of
 from pipekit.valves import FilterValves
 
 
@@ -56,8 +56,7 @@ class BaseFilter:
         return body
 
     def _skipped(self, body: dict) -> bool:
-        task = (body.get("metadata") or {}).get("task")
-        return bool(task) and self.valves.skip_background_tasks
+        return bool(task_of(body)) and self.valves.skip_background_tasks
 
 
 def last_message(body: dict, role: str) -> dict | None:
@@ -65,10 +64,6 @@ def last_message(body: dict, role: str) -> dict | None:
         if isinstance(message, dict) and message.get("role") == role:
             return message
     return None
-
-
-def message_text(message: dict | None) -> str:
-    return text_of(message.get("content")) if message else ""
 
 
 def replace_text(message: dict, new_text: str) -> None:

@@ -14,16 +14,16 @@ the message text.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import Field
 
-from pipekit.llm import LLMError, chat_backend, complete
+from pipekit import settings
+from pipekit.llm import LLMConfig, LLMError, chat_backend, complete
 from pipekit.valves import ModelValves
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ CATEGORIES: dict[str, str] = {
     "S13": "Elections",
     "S14": "Code interpreter abuse",
 }
-DEFAULT_GUARD_MODEL = "llama-guard3:1b"
 # A guard model on a CPU reads a long answer slowly; the head and tail are where it counts.
 MAX_GUARD_CHARS = 16_000
 DEFAULT_INSTRUCTIONS = (
@@ -77,9 +76,10 @@ class GuardModelValves(ModelValves):
     """Where the guard model runs; the same backend valves as every pipe, tuned for a verdict."""
 
     model: str = Field(
-        default_factory=lambda: os.getenv("PIPEKIT_GUARD_MODEL", "").strip() or DEFAULT_GUARD_MODEL,
-        description="Guard model (default: $PIPEKIT_GUARD_MODEL, else llama-guard3:1b), e.g. "
-        "llama-guard3:8b (ollama pull it), or any chat model with guard_style 'instructions'.",
+        "",
+        description="Guard model, e.g. llama-guard3:8b (ollama pull it), or any chat model with "
+        "guard_style 'instructions'. Empty: $PIPEKIT_GUARD_MODEL, else "
+        f"{settings.DEFAULT_GUARD_MODEL}.",
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Guard model temperature.")
     max_tokens: int = Field(
@@ -104,6 +104,11 @@ class GuardModelValves(ModelValves):
         description="When the guard model is unreachable or its reply is not understood: "
         "off lets the message through (logged); on treats it as unsafe.",
     )
+
+    def llm_config(self) -> LLMConfig:
+        """The guard model's server and name; an empty `model` is the guard model, not the
+        pipes' default model."""
+        return replace(super().llm_config(), model=self.model.strip() or settings.guard_model())
 
 
 def parse_guard_reply(text: str) -> GuardVerdict | None:

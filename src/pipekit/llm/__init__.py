@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Protocol
 
-from .messages import image_urls_of, text_of
+from .messages import image_urls_of, scrub_surrogates, text_of
 from .types import ChatChunk, ChatOptions, LLMConfig, LLMError, ToolCall
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "chat_backend",
     "complete",
     "image_urls_of",
+    "scrub_surrogates",
     "stream_text",
     "text_of",
 ]

@@ -23,22 +23,47 @@ from urllib.parse import urlsplit
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 _DATA_IMAGE_URL = re.compile(r"data:image/[\w.+-]+;base64,(.*)", re.S)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def text_of(content: Any) -> str:
-    """The text of a message's content, whether a string or a list of parts."""
-    if content is None:
+def text_of(value: Any) -> str:
+    """The text of a message (a dict with `content`) or of its content: a string, or a list of
+    parts whose `text` parts are joined (parts without string text are skipped). None: ""."""
+    if isinstance(value, dict):
+        value = value.get("content")
+    if value is None:
         return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
         texts = [
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
+            part["text"]
+            for part in value
+            if isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
         ]
         return "\n".join(text for text in texts if text)
-    return str(content)
+    return str(value)
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """`value` with lone UTF-16 surrogates (`"\\ud800"` from a broken paste) replaced by U+FFFD
+    in every string, keys included; the same object when there are none.
+
+    JSON may carry them and Python decodes them, but no UTF-8 encoder (the server's response,
+    a model client, a tokenizer) accepts them: one such character turns a reply into a bare 500.
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        items = [scrub_surrogates(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        pairs = {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+        unchanged = all(k in value and value[k] is v for k, v in pairs.items())
+        return value if unchanged else pairs
+    return value
 
 
 def image_urls_of(content: Any) -> list[str]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .server import MIN_TOKEN_LENGTH, TOKEN_ENV, TRANSPORTS, TokenRefused, ToolServer, serve
+from pipekit import settings
+
+from .server import MIN_TOKEN_LENGTH, TRANSPORTS, TokenRefused, ToolServer, serve
 
 log = logging.getLogger(__name__)
-
-# The openshift server's namespace allow-list, for deployments that set env, not args.
-NAMESPACES_ENV = "PIPEKIT_MCP_NAMESPACES"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     openshift.add_argument("--context", help="kubeconfig context (default: the current one).")
     openshift.add_argument(
         "--namespaces",
-        default=os.environ.get(NAMESPACES_ENV, ""),
+        default=settings.mcp_namespaces(),
         help="Comma-separated namespaces the tools may see; every other one is refused "
-        f"(default: ${NAMESPACES_ENV}; empty: all the credentials allow).",
+        "(default: $PIPEKIT_MCP_NAMESPACES; empty: all the credentials allow).",
     )
     slack = _server(
         servers,
@@ -80,7 +78,7 @@ def _server(
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help=f"HTTP/SSE bind address (default 127.0.0.1). Any other address needs {TOKEN_ENV} "
+        help="HTTP/SSE bind address (default 127.0.0.1). Any other address needs PIPEKIT_MCP_TOKEN "
         f"({MIN_TOKEN_LENGTH}+ characters).",
     )
     parser.add_argument("--port", type=int, default=port, help=f"HTTP/SSE port (default {port}).")

@@ -24,7 +24,6 @@ import functools
 import gzip
 import json
 import logging
-import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,6 +37,8 @@ from kubernetes.config.config_exception import ConfigException
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
+
+from pipekit import settings
 
 from .budget import DEFAULT_BUDGET, Budget, collapse_repeats, fit
 from .server import WRITE, ToolServer
@@ -98,7 +99,7 @@ def api_client(kubeconfig: str | None = None, context: str | None = None) -> cli
     configuration = client.Configuration()
     default = Path("~/.kube/config").expanduser()
     try:
-        if kubeconfig or context or os.environ.get("KUBECONFIG") or default.exists():
+        if kubeconfig or context or settings.kubeconfig() or default.exists():
             config.load_kube_config(
                 config_file=kubeconfig,
                 context=context,

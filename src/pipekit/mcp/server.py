@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -20,14 +19,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from starlette.responses import JSONResponse
 
+from pipekit import settings
 from pipekit.auth import BearerKeyMiddleware
 
 log = logging.getLogger(__name__)
 
 Transport = Literal["stdio", "http", "sse"]
 TRANSPORTS: tuple[str, ...] = ("stdio", "http", "sse")
-# Bearer token an HTTP/SSE server demands when set; an env var so it never shows in `ps`.
-TOKEN_ENV = "PIPEKIT_MCP_TOKEN"
 # Beyond loopback a token is required, and one this short could be guessed.
 MIN_TOKEN_LENGTH = 16
 
@@ -88,7 +86,7 @@ def serve(
         # stdout carries the protocol: every log line must go to stderr (logging's default).
         anyio.run(server.run_stdio_async)
         return 0
-    token = os.environ.get(TOKEN_ENV, "")
+    token = settings.mcp_token()
     check_token_for_host(host, token, server.name)
     import uvicorn
 
@@ -113,10 +111,14 @@ def check_token_for_host(host: str, token: str, name: str = "MCP") -> None:
     """Refuse what `pipekit serve` refuses with the default key: an open server on the network."""
     if _is_loopback(host) or len(token) >= MIN_TOKEN_LENGTH:
         return
-    problem = f"with a {TOKEN_ENV} of {len(token)} characters" if token else f"without {TOKEN_ENV}"
+    problem = (
+        f"with a PIPEKIT_MCP_TOKEN of {len(token)} characters"
+        if token
+        else "without PIPEKIT_MCP_TOKEN"
+    )
     raise TokenRefused(
         f"Refusing to listen on {host} {problem}: anyone on the network could call the "
-        f"{name} server's tools. Set {TOKEN_ENV} to a secret of at least {MIN_TOKEN_LENGTH} "
+        f"{name} server's tools. Set PIPEKIT_MCP_TOKEN to a secret of at least {MIN_TOKEN_LENGTH} "
         "characters (e.g. `openssl rand -hex 24`) and send it from the clients, or listen on "
         "127.0.0.1."
     )

@@ -10,7 +10,6 @@ errors that say what to do.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import urllib.error
 from collections.abc import Callable
@@ -22,13 +21,13 @@ from pydantic import Field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from pipekit import settings
+
 from .budget import DEFAULT_BUDGET, Budget, fit
 from .server import ToolServer
 
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "SLACK_BOT_TOKEN"
-URL_ENV = "SLACK_API_URL"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 # An agent must not page a whole workspace: broadcast mentions are posted as plain words.
 _BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>")
@@ -252,12 +251,12 @@ REACT = ToolAnnotations(
 
 def web_client(token: str | None = None, api_url: str | None = None) -> WebClient:
     """A WebClient from SLACK_BOT_TOKEN (and SLACK_API_URL); raises when there is no token."""
-    token = token or os.environ.get(TOKEN_ENV, "")
+    token = token or settings.slack_bot_token()
     if not token:
         raise RuntimeError(
-            f"{TOKEN_ENV} is not set: the Slack MCP server needs a bot token (xoxb-…)."
+            "SLACK_BOT_TOKEN is not set: the Slack MCP server needs a bot token (xoxb-…)."
         )
-    base_url = api_url or os.environ.get(URL_ENV) or WebClient.BASE_URL
+    base_url = api_url or settings.slack_api_url() or WebClient.BASE_URL
     return WebClient(token=token, base_url=base_url.rstrip("/") + "/", timeout=15)
 
 

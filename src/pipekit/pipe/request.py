@@ -1,8 +1,14 @@
-"""What a pipe knows about the chat turn it is answering.
+"""What a chat turn is about, read the way Open WebUI sends it: the one reader of its bodies
+for pipes and filters alike.
 
-Open WebUI sends chat id, user, uploaded files and the background `task` only to inlets; the
-body that reaches `pipe()` has just model, messages, stream and user. The pipe's own inlet
-copies them into the body under METADATA_KEY, which the server passes on to `pipe()`.
+A filter's inlet body carries `metadata` (user_id, chat_id, message_id, files, task); its
+outlet body carries `chat_id` and `id` (the answer's message id) at the top level; both get
+the user as the separate `user` argument. Any of them may be missing (API callers, old
+clients).
+
+The body that reaches `pipe()` has just model, messages, stream and user. The pipe's own
+inlet copies the rest into the body under METADATA_KEY, which the server passes on to
+`pipe()`, where `ChatRequest` reads it.
 """
 
 from __future__ import annotations
@@ -14,25 +20,76 @@ from typing import Any
 from pipekit.llm import text_of
 
 METADATA_KEY = "pipekit_metadata"
+# Whose request it is when nobody says: a shared, clearly named key rather than a crash.
+ANONYMOUS = "anonymous"
 
 # Open WebUI's background requests (title, tags, follow-ups, search queries, autocomplete)
 # start their prompt with this heading; used when the inlet metadata did not come through.
 _TASK_PROMPT_PREFIX = "### Task:"
 
 
+def metadata_of(body: dict) -> dict[str, Any]:
+    """The inlet body's `metadata`; {} when there is none."""
+    metadata = body.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def user_id(body: dict, user: dict | None = None) -> str | None:
+    """The user's id: from the `user` argument, the body's `user`, else metadata.user_id."""
+    body_user = body.get("user")
+    for candidate in (
+        (user or {}).get("id"),
+        body_user.get("id") if isinstance(body_user, dict) else None,
+        metadata_of(body).get("user_id"),
+    ):
+        if isinstance(candidate, str | int) and str(candidate).strip():
+            return str(candidate)
+    return None
+
+
+def chat_id(body: dict) -> str | None:
+    """The chat's id: metadata.chat_id in the inlet, `chat_id` in the outlet."""
+    value = metadata_of(body).get("chat_id") or body.get("chat_id")
+    return str(value) if value else None
+
+
+def message_id(body: dict) -> str | None:
+    """The answer's message id: metadata.message_id in the inlet, `id` in the outlet."""
+    value = metadata_of(body).get("message_id") or body.get("id")
+    return str(value) if value else None
+
+
+def model_id(body: dict) -> str:
+    """The model (pipe) the request is for, else "unknown"."""
+    model = body.get("model")
+    return str(model) if model else "unknown"
+
+
+def task_of(body: dict) -> str | None:
+    """The background task (title_generation, tags_generation, …) a request is; None for a
+    chat message."""
+    return metadata_of(body).get("task") or None
+
+
+def user_summary(user: Any) -> dict:
+    """The user's id, name, email and role: what a pipe may know of them."""
+    if not isinstance(user, dict):
+        return {}
+    return {key: user[key] for key in ("id", "name", "email", "role") if key in user}
+
+
 def capture_metadata(body: dict, user: dict | None) -> dict:
     """Copy Open WebUI's inlet metadata into the body so `pipe()` can read it."""
-    metadata = body.get("metadata") or {}
-    files = metadata.get("files") or body.get("files") or []
+    metadata = metadata_of(body)
     body[METADATA_KEY] = {
-        "chat_id": metadata.get("chat_id"),
-        "message_id": metadata.get("message_id"),
+        "chat_id": chat_id(body),
+        "message_id": message_id(body),
         "session_id": metadata.get("session_id"),
-        "user_id": metadata.get("user_id") or (user or {}).get("id"),
-        "task": metadata.get("task"),
-        "files": files,
+        "user_id": user_id(body, user),
+        "task": task_of(body),
+        "files": metadata.get("files") or body.get("files") or [],
         "features": metadata.get("features") or {},
-        "user": _user_summary(user),
+        "user": user_summary(user),
     }
     return body
 
@@ -51,7 +108,7 @@ class ChatRequest:
     @classmethod
     def from_pipe_call(cls, model_id: str, messages: list[dict], body: dict) -> ChatRequest:
         metadata = body.get(METADATA_KEY) or {}
-        user = metadata.get("user") or _user_summary(body.get("user"))
+        user = metadata.get("user") or user_summary(body.get("user"))
         stream = bool(body.get("stream", True))
         task = metadata.get("task") or _task_from_prompt(messages, stream)
         return cls(
@@ -94,12 +151,6 @@ def typed_text(text: str) -> str:
         query = _USER_QUERY.search(tail)  # a template with <user_query>{{QUERY}}</user_query>
         unwrapped = query.group(1) if query else _ATTACHED_FILES.sub("", tail)
     return unwrapped.strip() or text
-
-
-def _user_summary(user: Any) -> dict:
-    if not isinstance(user, dict):
-        return {}
-    return {key: user[key] for key in ("id", "name", "email", "role") if key in user}
 
 
 def _task_from_prompt(messages: list[dict], stream: bool) -> str | None:

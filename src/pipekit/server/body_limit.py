@@ -13,7 +13,6 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-DEFAULT_MAX_BODY_MB = 16.0
 MB = 1024 * 1024
 
 

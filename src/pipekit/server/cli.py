@@ -11,7 +11,7 @@ from pathlib import Path
 from pipekit import settings
 
 from .assemble import AssembleError, assemble, bundled_source_dirs
-from .body_limit import DEFAULT_MAX_BODY_MB, MB
+from .body_limit import MB
 from .upstream import UpstreamMissing
 
 log = logging.getLogger("pipekit.serve")
@@ -67,9 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-body-mb",
         type=_positive_mb,
-        default=os.getenv("PIPEKIT_MAX_BODY_MB", str(DEFAULT_MAX_BODY_MB)),
+        default=settings.max_body_mb(),
         help="Refuse request bodies larger than this with 413. Default: $PIPEKIT_MAX_BODY_MB "
-        f"or {DEFAULT_MAX_BODY_MB:g}.",
+        f"or {settings.DEFAULT_MAX_BODY_MB:g}.",
     )
     parser.add_argument("--log-level", default="info", help="Log level of the server.")
     parser.set_defaults(handler=serve)
@@ -129,7 +129,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def resolve_api_key() -> tuple[str, str]:
     """The key and where it came from: a file (secrets), the environment, or the default."""
-    key_file = os.getenv("PIPELINES_API_KEY_FILE")
+    key_file = settings.pipelines_api_key_file()
     if key_file:
         try:
             key = Path(key_file).read_text(encoding="utf-8").strip()
@@ -138,7 +138,7 @@ def resolve_api_key() -> tuple[str, str]:
         if not key:
             raise KeyRefused(f"PIPELINES_API_KEY_FILE={key_file} is empty.")
         return key, f"read from PIPELINES_API_KEY_FILE ({key_file})"
-    key = os.getenv("PIPELINES_API_KEY", "").strip()
+    key = settings.pipelines_api_key()
     if key:
         return key, "from PIPELINES_API_KEY"
     return settings.WELL_KNOWN_API_KEY, (

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipekit.llm import scrub_surrogates
+
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(rb"[\[\]{}]")
 # Chat bodies nest about 6 deep (messages, content parts, tool-call arguments); valves 3.
@@ -95,26 +95,12 @@ async def _refuse_too_deep(send: Send) -> None:
 
 def _scrubbed(body: bytes) -> bytes | None:
     """The body re-encoded with lone surrogates as U+FFFD, or None to leave it as sent."""
-    found = False
-
-    def clean(value: Any) -> Any:
-        nonlocal found
-        if isinstance(value, str):
-            if _LONE_SURROGATE.search(value):
-                found = True
-                return _LONE_SURROGATE.sub("\ufffd", value)
-            return value
-        if isinstance(value, list):
-            return [clean(item) for item in value]
-        if isinstance(value, dict):
-            return {clean(key): clean(item) for key, item in value.items()}
-        return value
-
     try:
-        cleaned = clean(json.loads(body))
+        parsed = json.loads(body)
+        cleaned = scrub_surrogates(parsed)
     except (ValueError, RecursionError):
         return None  # not JSON, or nested too deeply: the route reports that itself
-    return json.dumps(cleaned).encode() if found else None
+    return None if cleaned is parsed else json.dumps(cleaned).encode()
 
 
 def _with_length(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -39,12 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
-        default=os.getenv("PIPELINES_URL", "http://127.0.0.1:9099"),
-        help="Pipelines server URL (default: $PIPELINES_URL or http://127.0.0.1:9099).",
+        default=settings.pipelines_url(),
+        help=f"Pipelines server URL (default: $PIPELINES_URL or {settings.DEFAULT_PIPELINES_URL}).",
     )
     parser.add_argument(
         "--key",
-        default=os.getenv("PIPELINES_API_KEY", settings.WELL_KNOWN_API_KEY),
+        default=settings.pipelines_api_key() or settings.WELL_KNOWN_API_KEY,
         help="API key (default: $PIPELINES_API_KEY).",
     )
 

@@ -1,8 +1,7 @@
-"""Who, which chat and which answer a filter call is about, read the way Open WebUI sends it.
+"""Keys and edits the guard filters share, over `pipekit.pipe.request`'s reading of a body.
 
-The inlet body carries `metadata` (user_id, chat_id, message_id); the outlet body carries
-`chat_id` and `id` (the answer's message id) at the top level; both get the user as the
-separate `user` argument. Any of them may be missing (API callers, old clients).
+Which user, chat and answer a filter call is about is read there, as for pipes; here those
+become the keys filters keep state under (rate limits, PII tables, block notices).
 
 In the outlet, Open WebUI 0.12 sends the answer twice: as `content`, and as `output` items
 (`{"type": "message", "content": [{"type": "output_text", "text": ...}]}`), which is what
@@ -14,53 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipekit.filter import message_text, replace_text
-
-ANONYMOUS = "anonymous"
-
-
-def metadata_of(body: dict) -> dict[str, Any]:
-    metadata = body.get("metadata")
-    return metadata if isinstance(metadata, dict) else {}
+from pipekit.filter import replace_text
+from pipekit.llm import text_of
+from pipekit.pipe.request import ANONYMOUS, chat_id, message_id, user_id
 
 
-def user_id(body: dict, user: dict | None) -> str:
+def user_key(body: dict, user: dict | None) -> str:
     """The user's id, else ANONYMOUS: a shared, clearly named key rather than a crash."""
-    body_user = body.get("user")
-    for candidate in (
-        (user or {}).get("id"),
-        body_user.get("id") if isinstance(body_user, dict) else None,
-        metadata_of(body).get("user_id"),
-    ):
-        if isinstance(candidate, str | int) and str(candidate).strip():
-            return str(candidate)
-    return ANONYMOUS
+    return user_id(body, user) or ANONYMOUS
 
 
 def chat_key(body: dict, user: dict | None) -> str | None:
     """`user/chat` (or `user/message` for chats Open WebUI does not save); None if neither."""
-    metadata = metadata_of(body)
-    chat = metadata.get("chat_id") or body.get("chat_id")
+    chat = chat_id(body)
     if chat:
-        return f"{user_id(body, user)}/chat:{chat}"
+        return f"{user_key(body, user)}/chat:{chat}"
     message = message_id(body)
-    return f"{user_id(body, user)}/message:{message}" if message else None
+    return f"{user_key(body, user)}/message:{message}" if message else None
 
 
 def answer_key(body: dict, user: dict | None) -> str | None:
     """What links an inlet to its outlet: the answer's message id, else the user and chat."""
     return message_id(body) or chat_key(body, user)
-
-
-def message_id(body: dict) -> str | None:
-    """The answer's message id: metadata.message_id in the inlet, `id` in the outlet."""
-    value = metadata_of(body).get("message_id") or body.get("id")
-    return str(value) if value else None
-
-
-def model_id(body: dict) -> str:
-    model = body.get("model")
-    return str(model) if model else "unknown"
 
 
 def add_system_note(body: dict, note: str) -> None:
@@ -97,16 +71,6 @@ def fill(template: str, **values: object) -> str:
     for name, value in values.items():
         template = template.replace("{" + name + "}", str(value))
     return template
-
-
-def text_of(message: dict | None) -> str:
-    """`message_text`, tolerating parts whose text is not a string (they are skipped)."""
-    try:
-        return message_text(message)
-    except TypeError:
-        content = message.get("content") if isinstance(message, dict) else None
-        parts = [p for p in content or [] if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        return message_text({"content": parts})
 
 
 def output_text_parts(message: dict) -> list[dict]:

@@ -24,10 +24,10 @@ from pipekit.guards.filters.context import (
     fill,
     mark,
     set_answer,
-    text_of,
-    user_id,
+    user_key,
 )
 from pipekit.guards.moderation import CATEGORIES, GuardModelValves, GuardVerdict, moderate
+from pipekit.llm import text_of
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class HarmfulOutputFilter(BlockingFilter):
             "harmful %s (%s) user=%s categories=%s",
             what,
             self.valves.action if what == "answer" else "block",
-            user_id(body, user),
+            user_key(body, user),
             ",".join(verdict.categories) or ("guard unavailable" if verdict.error else "none"),
         )
         return verdict

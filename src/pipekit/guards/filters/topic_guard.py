@@ -9,8 +9,9 @@ from pydantic import Field
 from pipekit.filter import Blocked, last_message
 from pipekit.guards import metrics
 from pipekit.guards.filters.base import BlockingFilter, Fraction
-from pipekit.guards.filters.context import fill, text_of, user_id
+from pipekit.guards.filters.context import fill, user_key
 from pipekit.guards.topics import keyword_match, parse_topics, similarity_match
+from pipekit.llm import text_of
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,6 @@ class TopicGuardFilter(BlockingFilter):
             topic,
             how,
             score,
-            user_id(body, user),
+            user_key(body, user),
         )
         metrics.record_guard_action(NAME, "blocked")

@@ -19,8 +19,10 @@ from pydantic import Field
 
 from pipekit.guards import metrics
 from pipekit.guards.filters.base import GuardFilter
-from pipekit.guards.filters.context import answer_key, model_id, text_of, user_id
-from pipekit.guards.memory import ExpiringDict
+from pipekit.guards.filters.context import answer_key, user_key
+from pipekit.llm import text_of
+from pipekit.pipe.request import model_id
+from pipekit.stores import ExpiringDict
 
 
 class UsageMetricsFilter(GuardFilter):
@@ -108,4 +110,4 @@ class UsageMetricsFilter(GuardFilter):
             return "all"
         if choice in ("email", "name") and isinstance(user.get(choice), str) and user[choice]:
             return user[choice]
-        return user_id(body, user)
+        return user_key(body, user)
