@@ -25,9 +25,10 @@ log() { echo "install-e2e: $*" >&2; }
 quiet_pip() { "$OWUI_VENV/bin/python" -m pip install --quiet "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
-# --- Debian Chromium + ChromeDriver, fonts for screenshots (CJK, or Korean shows as boxes), Redis
-# redis-server: the rate-limit filter's multi-replica path is tested against a real Redis.
-APT_PACKAGES=(chromium chromium-driver fonts-liberation fonts-noto-cjk fonts-noto-color-emoji redis-server)
+# --- Debian Chromium + ChromeDriver, fonts for screenshots (CJK, or Korean shows as boxes), and
+# the shared stores replicas use: redis-server and postgresql (tests start throwaway servers of
+# their own on free ports: tests/conftest.py; the package's default cluster is not used).
+APT_PACKAGES=(chromium chromium-driver fonts-liberation fonts-noto-cjk fonts-noto-color-emoji redis-server postgresql)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,3 +76,47 @@ def current_time(timezone: str = "UTC") -> str:
         ) from None
     now = datetime.now(zone)
     return f"{now:%Y-%m-%d %H:%M:%S} {now.tzname()} ({now:%A}) in {zone.key}"
+
+
+# Arithmetic as people write it in a question, turned into the calculator's operators.
+_SPELLED = [
+    (r"\bmultiplied by\b|\btimes\b|×|(?<=\d)\s*x\s*(?=\d)", "*"),
+    (r"\bdivided by\b|÷", "/"),
+    (r"\bplus\b", "+"),
+    (r"\bminus\b", "-"),
+    (r"\bto the power of\b|\^", "**"),
+]
+_NUMBER = r"\(*\s*-?\d+(?:\.\d+)?\s*\)*"
+_EXPRESSION = re.compile(rf"{_NUMBER}(?:\s*(?:\*\*|[-+*/%])\s*{_NUMBER})+")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+def arithmetic_in(text: str) -> list[str]:
+    """The arithmetic written in a question ("What is (17.5*3)/4?", "12 times 7"), as
+    expressions the calculator takes. Dates and ranges ("2024-05-01", "5-10 minutes") are not
+    arithmetic: a lone minus counts only with spaces around it."""
+    spelled = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,234 -> 1234
+    for pattern, operator in _SPELLED:
+        spelled = re.sub(pattern, f" {operator} ", spelled, flags=re.IGNORECASE)
+    found = []
+    for match in _EXPRESSION.finditer(spelled):
+        expression = " ".join(_balanced(match.group()).split())
+        operators = re.findall(r"\*\*|[+*/%]|(?<=\s)-(?=\s)", expression)
+        if not operators or _DATE.fullmatch(expression.replace(" ", "")):
+            continue
+        try:
+            calculator.invoke({"expression": expression})
+        except BuiltinToolError:
+            continue
+        found.append(expression)
+    return list(dict.fromkeys(found))
+
+
+def _balanced(expression: str) -> str:
+    """Drop the brackets the match took from around the arithmetic: "(3 + 4" -> "3 + 4"."""
+    expression = expression.strip()
+    while expression.count("(") > expression.count(")"):
+        expression = expression.replace("(", "", 1)
+    while expression.count(")") > expression.count("("):
+        expression = expression[::-1].replace(")", "", 1)[::-1]
+    return expression

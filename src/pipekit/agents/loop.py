@@ -4,7 +4,9 @@ Native tool calling (Ollama and OpenAI-compatible servers) with a ReAct text-for
 for models without tool support. Each step shows up in the chat as a status line; tool
 output goes through the firewall; write tools never run from here (they go to `on_write`,
 which the incident agent turns into an approval request); bad tool-call JSON gets one repair
-attempt; steps, per-tool time and total time are bounded.
+attempt; steps, per-tool time and total time are bounded. A pipe may give a `Grounding`:
+what the agent does itself when the model's first reply calls no tool (searching, working the
+arithmetic out), so a small model's guess is never passed off as an answer.
 """
 
 from __future__ import annotations
@@ -47,6 +49,20 @@ class AgentSettings:
 
 
 @dataclass
+class Grounding:
+    """When the model's first reply calls no tool, the agent makes these calls in its place,
+    says so in the chat, and has the model answer from the results (or answers itself that
+    nothing was found). The guess the model wrote is never shown."""
+
+    calls: list[ToolCall]
+    notice: str  # said in the chat: the model made no tool call, and what the agent did
+    instruction: str  # after the results: how the model must answer from them
+    found: Callable[[], bool] = lambda: True  # False: the calls found nothing to answer from
+    nothing_found: str = ""  # the answer then, written by the agent rather than the model
+    show_results: bool = False  # also show the results' first lines (a calculation)
+
+
+@dataclass
 class StepRecord:
     tool: str
     arguments: dict[str, Any]
@@ -74,6 +90,7 @@ class AgentLoop:
         settings: AgentSettings | None = None,
         firewall: ToolOutputFirewall | None = None,
         on_write: WriteHandler | None = None,
+        grounding: Grounding | None = None,
     ) -> None:
         self.backend = backend
         self.options = options
@@ -81,6 +98,8 @@ class AgentLoop:
         self.settings = settings or AgentSettings()
         self.firewall = firewall or ToolOutputFirewall()
         self.on_write = on_write
+        self.grounding = grounding
+        self.grounded = False  # the agent made the grounding calls: the model had not
         self.steps: list[StepRecord] = []
 
     def run(self, messages: list[dict]) -> Iterator[Any]:
@@ -89,6 +108,7 @@ class AgentLoop:
         self.steps = turn.steps
         native = bool(self.tools)
         react = self.settings.force_react and bool(self.tools)
+        first_step = self.grounding is not None and bool(self.tools)
         for round_number in range(self.settings.max_steps + 1):
             if time.monotonic() > turn.deadline:
                 yield status("Time budget used up", done=True)
@@ -99,14 +119,22 @@ class AgentLoop:
                 )
                 break
             offer_tools = bool(self.tools) and round_number < self.settings.max_steps
-            if self.tools and not offer_tools:
+            if self.grounded:  # the model answers from what the agent found, no more tools
+                offer_tools = False
+            elif self.tools and not offer_tools:
                 yield status(f"Step limit ({self.settings.max_steps}) reached: writing the answer")
                 turn.conversation.append({"role": "user", "content": _STEP_LIMIT_PROMPT})
+            held: list[Any] = []
             try:
                 if react:
-                    text, calls = yield from self._react_round(turn, offer_tools)
+                    steps = self._react_round(turn, offer_tools)
                 else:
-                    text, calls = yield from self._native_round(turn, offer_tools and native)
+                    steps = self._native_round(turn, offer_tools and native)
+                if first_step:  # shown only once it is known to call a tool
+                    yield status("Thinking")
+                    text, calls = _drain(steps, held)
+                else:
+                    text, calls = yield from steps
             except LLMError as error:
                 if not react and error.kind == "no_tool_support":
                     react = True
@@ -126,6 +154,15 @@ class AgentLoop:
                     )
                     break
                 raise
+            if first_step and not calls:
+                first_step = False
+                yield from self._ground(turn)
+                if turn.stop_message:
+                    yield turn.stop_message
+                    break
+                continue
+            first_step = False
+            yield from held
             if not calls:
                 break
             if not react:
@@ -146,6 +183,24 @@ class AgentLoop:
         yield status(f"Done ({len(turn.steps)} tool calls)", done=True)
         if self.settings.show_trace and turn.steps:
             yield trace_markdown(turn.steps)
+
+    def _ground(self, turn: _Turn) -> Generator[Any, None, None]:
+        grounding = self.grounding
+        assert grounding is not None
+        self.grounded = True
+        yield f"> ℹ️ {grounding.notice}\n\n"
+        results = []
+        for call in grounding.calls:
+            results.append((yield from self._run_call(turn, call)))
+        if not grounding.found():
+            turn.stop_message = grounding.nothing_found
+            return
+        if grounding.show_results:
+            done = [step.summary for step in turn.steps if step.outcome == "ok"]
+            yield "".join(f"> {line}\n" for line in done) + "\n"
+        turn.conversation.append(
+            {"role": "user", "content": "\n\n".join([*results, grounding.instruction])}
+        )
 
     def _native_round(self, turn: _Turn, offer_tools: bool) -> Round:
         schemas = [item.schema() for item in self.tools.values()] if offer_tools else None
@@ -357,6 +412,15 @@ def _batch_status(tools: dict[str, Tool], calls: list[ToolCall], running: dict) 
         first_tool, first_call = started[0]
         return f"{first_tool.progress_text(first_call.arguments)} (and {len(started) - 1} more)"
     return f"Running {len(started)} tools at once: {', '.join(sorted(names))}"
+
+
+def _drain(steps: Round, held: list[Any]) -> tuple[str, list[ToolCall]]:
+    """Run a round without showing it yet: what it would show waits in `held`."""
+    while True:
+        try:
+            held.append(next(steps))
+        except StopIteration as done:
+            return done.value
 
 
 def _assistant_tool_message(text: str, calls: list[ToolCall]) -> dict:

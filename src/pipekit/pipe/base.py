@@ -13,10 +13,20 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from pipekit.llm import ChatBackend, ChatOptions, LLMError, chat_backend, complete, stream_text
+from pipekit.llm import (
+    ChatBackend,
+    ChatOptions,
+    LLMError,
+    chat_backend,
+    complete,
+    stream_text,
+    text_of,
+)
+from pipekit.stores import StoreUnavailable
 from pipekit.valves import ModelValves
 
 from .request import ChatRequest, capture_metadata
+from .tasks import tidy_task_answer
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +85,9 @@ class BasePipe:
         except LLMError as error:
             yield ("\n\n" if wrote_text else "") + error.user_message
             return
+        except StoreUnavailable as error:  # the database is down: say which, not a traceback
+            yield f"{chr(10) * 2 if wrote_text else ''}⚠️ {error}"
+            return
         except Exception as error:
             name = getattr(self, "name", type(self).__module__)
             log.exception("pipe %s failed", name)
@@ -96,11 +109,13 @@ class BasePipe:
             context_length=options.context_length,
         )
         try:
-            return complete(self.backend(), request.messages, options).text
+            answer = complete(self.backend(), request.messages, options).text
         except LLMError as error:
             # A chat title must not become an error message; the log says what went wrong.
             log.warning("background task %s not answered: %s", request.task, error.kind)
             return ""
+        prompt = text_of(request.messages[-1].get("content")) if request.messages else ""
+        return tidy_task_answer(prompt, answer)
 
     def backend(self) -> ChatBackend:
         return chat_backend(self.valves.llm_config())

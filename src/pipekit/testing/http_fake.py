@@ -201,7 +201,8 @@ class HTTPFake:
     async def _open(self) -> None:
         if self._runner is not None:
             return
-        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._middleware])
+        # Big enough for a small model's blob (SmolLM2-135M is 94 MB) uploaded to FakeOllama.
+        app = web.Application(client_max_size=1024**3, middlewares=[self._middleware])
         app.add_routes(self.routes())
         # handler_cancellation: a client that hangs up stops its stream, as Ollama stops
         # generating; shutdown_timeout: refuse() must not wait for slow streams.
