@@ -161,3 +161,53 @@ def test_shipped_held_out_set_meets_the_quality_target():
     for lang in ("en", "ko"):
         assert result["per_lang"][lang]["f1"] >= 0.97, result["per_lang"]
     assert "per_type" in result and "latency_ms_p95" in result
+
+
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        ("SSN 078-05-1120 on file", "US_SSN", "078-05-1120"),
+        ("social security number 078051120", "US_SSN", "078051120"),
+        ("외국인등록번호 900101-5123456", "KR_FRN", "900101-5123456"),
+        ("여권번호 M12345678 입니다", "KR_PASSPORT", "M12345678"),
+        ("new passport M123A4567", "KR_PASSPORT", "M123A4567"),
+        ("운전면허 11-12-345678-90", "KR_DRIVER_LICENSE", "11-12-345678-90"),
+        ("신한은행 110-123-456789 로 입금", "BANK_ACCOUNT", "110-123-456789"),
+        ("account number 000123456789 at the bank", "BANK_ACCOUNT", "000123456789"),
+        ("고객 김민수님께 연락", "PERSON", "김민수"),
+        ("성명: 박지영", "PERSON", "박지영"),
+        ("Please call Dr. Emily Carter today", "PERSON", "Emily Carter"),
+        ("deliver to 221B Baker Street, London", "ADDRESS", "221B Baker Street"),
+        (
+            "주소: 경기도 성남시 분당구 판교역로 235 101동 202호",
+            "ADDRESS",
+            "경기도 성남시 분당구 판교역로 235 101동 202호",
+        ),
+        ("db-1.prod.internal is down", "HOSTNAME", "db-1.prod.internal"),
+    ],
+)
+def test_names_addresses_and_id_numbers_are_found(text, kind, value):
+    assert (kind, value) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SSN 666-12-3456, 900-12-3456, 123-00-4567 and 123-45-0000 were never issued",
+        "build 10.2.14.7 is on the canary, firmware 1.0.3.12 too",
+        "pod checkout-7d9f8b6c4-x2kzq restarted three times",
+        "주문번호 900101-1234567 배송 조회",
+        "우리 팀장님이 승인했어요",
+        "Meeting with Product team on Monday",
+        "환불 계좌 확인차 연락드립니다. 회신 번호 010-4000-9615",
+    ],
+)
+def test_look_alikes_of_the_new_classes_are_left_alone(text):
+    kinds = {kind for kind, _ in found(text)}
+    assert kinds <= {"PHONE"}, found(text)
+
+
+def test_restore_never_writes_values_into_a_tool_call_record():
+    mapping = {"[EMAIL_1]": "kim@example.com"}
+    call = '<details type="tool_calls" name="send" arguments="{&quot;to&quot;: &quot;[EMAIL_1]&quot;}"></details>'
+    assert restore(f"{call} Sent to [EMAIL_1].", mapping) == f"{call} Sent to kim@example.com."

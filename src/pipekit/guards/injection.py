@@ -8,10 +8,16 @@ Three signals, cheapest first:
    Chinese, Japanese, Russian) for direct overrides, system-prompt extraction, jailbreak
    personas, fake role delimiters and indirect injections in tool or web output;
 3. a hashed character n-gram logistic regression trained offline on open data
-   (`injection_model.npz`, see bench/guard/README.md).
+   (`injection_model.npz`, see bench/guard/README.md);
+4. the semantic tier (`semantic.py`): a classifier over the meaning of the text, in any
+   language the offline multilingual encoder reads. It costs a few milliseconds, so it runs
+   only when the first three are unsure: no strong pattern and a score under SURE, and for a
+   long text only when its score is at least LONG_TEXT_GATE.
 
-A strong pattern decides alone; weaker ones add evidence to the classifier's logit. The same
-function screens user prompts and tool/web output (the agents' firewall calls it).
+A strong pattern decides alone; weaker ones add evidence to the classifier's logit; the final
+score is the higher of that and the semantic tier's. The same function screens user prompts
+and, with `untrusted=True` and UNTRUSTED_THRESHOLD, text from documents, web pages and tools
+(`screen_untrusted`).
 """
 
 from __future__ import annotations
@@ -23,14 +29,29 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from pipekit.guards import semantic
 from pipekit.guards.classifier import HashedNgramModel
-from pipekit.guards.normalize import View, views
+from pipekit.guards.normalize import View, basic, fold, views
 
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).with_name("injection_model.npz")
 DEFAULT_THRESHOLD = 0.5
 STRONG = 0.97  # score of a strong pattern hit on its own
+# A quoted attack phrase with a word that introduces an example is talked about, not used.
+_QUOTED = re.compile(r"'[^'\n]{4,160}'|\"[^\"\n]{4,160}\"|[‘“「『][^’”」』\n]{4,160}[’”」』]")
+_MENTION = re.compile(
+    r"(?i)\b(?:what does|what do|mean(?:s|ing)?|called|such as|like|e\.g\.|for example|phrases?|attacks?)\b|뜻|의미|같은|라는|이라는|원리|공격|예시|예를\s*들"
+)
+# Fast tiers at or above this are sure enough: the semantic tier is not asked.
+SURE = 0.9
+# A long text (several windows) is embedded only when the fast tiers see at least this much:
+# documents are where the cost of embedding grows, and the n-gram windows read them well.
+LONG_TEXT_GATE = 0.05
+# Text from documents, pages and tools: flagged from this score (see `screen_untrusted`).
+UNTRUSTED_THRESHOLD = 0.5
+# Windows embedded per untrusted text (a fetched page is cut to the firewall's budget first).
+UNTRUSTED_WINDOWS = 16
 MAX_SCAN_CHARS = 40_000  # longer input is scanned head + tail (both ends are where payloads sit)
 
 
@@ -65,7 +86,8 @@ def _p(
 _VERB = r"(?:ignore|ignoring|disregard|forget|skip|bypass|override|overrule|neglect|discard|abandon|drop|set aside|throw out|pay no attention to|stop following|do not follow|don'?t follow|no longer follow)"
 _QUAL = r"(?:all|any|every|each|previous|prior|above|earlier|preceding|foregoing|former|original|initial|old|existing|your|its|the system|system|safety|developer|default|these|those|everything)"
 _OBJ = r"(?:instructions?|instructs|rules|directions?|guidelines|guidance|prompts?|directives?|commands?|orders|guardrails|restrictions|constraints|policies|programming|training|context|system (?:prompt|message)|messages?|limitations|safeguards|filters?)"
-_REVEAL = r"(?:reveal|show|print|output|display|repeat|recite|tell|give|share|leak|dump|disclose|expose|write out|spell check|translate|encode|return|paste|copy|list|provide|summari[sz]e|what (?:is|are|were|was))"
+# "what is your system prompt" asks for it; "what is a system prompt" asks what one is.
+_REVEAL = r"(?:reveal|show|print|output|display|repeat|recite|tell|give|share|leak|dump|disclose|expose|write out|spell check|translate|encode|return|paste|copy|list|provide|summari[sz]e|what (?:is|are|were|was)(?= (?:in )?(?:your|the|its)\b))"
 _SECRET_OBJ = r"(?:system (?:prompt|message|instructions?)|initial (?:instructions?|prompt)|hidden (?:instructions?|prompt)|original (?:instructions?|prompt)|secret (?:instructions?|prompt)|internal (?:instructions?|prompt|rules)|pre-?prompt|developer (?:message|instructions?|prompt)|(?:your|the) (?:instructions?|prompt|rules) (?:above|you were given)|(?:text|words|everything|instructions?) (?:above|before this)|your (?:instructions|prompt|configuration|initial))"
 _AI = r"(?:ai|a\.i\.|assistant|chatbot|chat bot|bot|llm|language model|model|agent|copilot|gpt|chatgpt|claude|gemini)"
 _LIMITS = r"(?:restrictions?|limits|limitations|filters?|filtering|censorship|rules|guidelines|policies|constraints|boundaries|ethics|morals|morality|safeguards|guardrails|content polic(?:y|ies))"
@@ -73,7 +95,7 @@ _LIMITS = r"(?:restrictions?|limits|limitations|filters?|filtering|censorship|ru
 ENGLISH = [
     _p(
         "override_instructions",
-        rf"\b{_VERB}\b(?:\W+\w+){{0,3}}?\W+{_QUAL}\b(?:\W+\w+){{0,3}}?\W+{_OBJ}\b",
+        rf"\b{_VERB}\b(?!\s+(?:my|our)\b)(?:\W+\w+){{0,3}}?\W+{_QUAL}\b(?:\W+\w+){{0,3}}?\W+{_OBJ}\b",
         needs=(
             "ignor",
             "disregard",
@@ -313,7 +335,7 @@ ENGLISH = [
     ),
     _p(
         "exfiltrate",
-        r"\b(?:send|forward|post|upload|email|e-mail|exfiltrate|transmit|leak|copy|paste|submit|report)\b[^.\n]{0,80}\b(?:to|at|into)\s+(?:https?://|(?:[\w.+-]+@[\w-]+\.[\w.]+)|(?:the )?(?:attacker|external (?:server|address|url|endpoint)|this (?:url|address|endpoint|webhook)|webhook)|[\w.-]+\.(?:evil|attacker)\b)",
+        r"\b(?:send|forward|post|upload|email|e-mail|exfiltrate|transmit|leak|copy|paste|submit)\b[^.\n]{0,80}\b(?:to|into)\s+(?:https?://|(?:[\w.+-]+@[\w-]+\.[\w.]+)|(?:the )?(?:attacker|external (?:server|address|url|endpoint)|this (?:url|address|endpoint|webhook)|webhook)|[\w.-]+\.(?:evil|attacker)\b)",
         needs=(
             "http",
             "@",
@@ -481,6 +503,201 @@ KOREAN = [
     ),
 ]
 
+# --- Family cues (weak): the core of an attack family, in either language -------------------
+# Each is evidence, never a decision: its boost is added to the n-gram classifier's logit and
+# to the semantic tier's, so a cue decides only where the meaning agrees. Written from the
+# family descriptions of issue #20, not from eval rows.
+_KO_ACT = r"(?:알려|보여|출력|말해|붙여|덤프|공개|털어놔|적어|복사|인코딩|번역|요약|나열|인용|반복|읊어|echo)"
+_KO_YOU = r"(?:너|네|니|당신|너한테|네게|너의|네가|니가|당신이|설정에?|서버에?|운영|도구들?이?|연결된|저장된)"
+FAMILY_CUES = [
+    _p(
+        "cue_approval_bypass",
+        r"\b(?:no need (?:to ask )?for (?:an? )?(?:approval|sign-?off)|skip(?:ping)? the (?:approval|review|sign-?off)|without (?:waiting for |asking |creating an? )?(?:any(?:one'?s?)? )?(?:approval|sign-?off|confirmation)(?: (?:request|code|step))?|bypass(?:ing)? the approval|approvals? (?:is|are|isn'?t|aren'?t|is not|are not) (?:not )?(?:required|needed|suspended)|(?:treat|take|consider) (?:this|it)(?: message)? as (?:the |my )?approv|pre-?approved|i approve it myself|(?:don'?t|do not|no need to) (?:bother with|wait for|ask for) (?:the |an? |my )?(?:approval|confirmation|sign-?off)|nobody needs to sign off|doesn'?t need to (?:see|know|sign off|approve))",
+        strong=False,
+        boost=2.5,
+        needs=("approv", "sign", "confirmation", "review"),
+    ),
+    _p(
+        "cue_ko_approval_bypass",
+        r"(?:승인|결재|허가|심의|리뷰|확인\s*코드)\S{0,3}\s*(?:절차|단계|요청|코드|같은\s*거)?\S{0,2}\s*(?:필요\s*없|안\s*(?:해도|받아도|거쳐도|기다려도|필요)|건너뛰|생략|우회|무시|신경\s*쓰지|없이|만들지\s*마|기다리지\s*말|중단|몰라도|안\s*거쳐)|(?:승인|허가)\S{0,3}\s*(?:한|된|받은)\s*걸로\s*(?:치|하|보|간주)|승인으로\s*(?:치|간주|보)",
+        strong=False,
+        boost=2.5,
+        on=("folded",),
+        needs=("승인", "결재", "허가", "심의", "리뷰", "확인"),
+    ),
+    _p(
+        "cue_secret_request",
+        r"\b(?:print|show|tell|give|paste|dump|output|echo|read out|reveal|list|what'?s|what is)\b(?:(?!\bhow\b|\bwhere\b|\bwhy\b)[^.?\n]){0,30}?\b(?:your|the)\b(?:(?!\bhow\b)[^.?\n]){0,30}?\b(?:passwords?|api keys?|tokens?|secrets?|credentials|private (?:ssh )?keys?|env(?:ironment)? variables?|\.env|connection strings?)\b(?! (?:policy|policies|manager|rotation|best practices))|\b(?:echo|print) \$[a-z_]*(?:key|token|secret|password)|\bos\.environ\b|~/\.aws/credentials",
+        strong=False,
+        boost=1.5,
+        needs=("password", "key", "token", "secret", "credential", "env", "environ"),
+    ),
+    _p(
+        "cue_ko_secret_request",
+        rf"{_KO_YOU}[^?\n]{{0,15}}(?:비밀번호|비번|패스워드|api\s*키|토큰|시크릿|환경\s*변수|\.env|credentials|개인\s*키|접속\s*문자열|계정\s*정보|계정과\s*비밀번호)(?:(?!방법|하는\s*법|어떻게|이유|용도|정책|사례|원리|곳)[^?.\n]){{0,25}}?{_KO_ACT}|(?:비밀번호|토큰|시크릿|환경\s*변수|api\s*키)[^?.\n]{{0,15}}(?:값|내용)\S{{0,2}}\s*(?:전부|그대로|마스킹\s*없이)",
+        strong=False,
+        boost=1.5,
+        on=("folded",),
+        needs=(
+            "비밀번호",
+            "비번",
+            "패스워드",
+            "키",
+            "토큰",
+            "시크릿",
+            "변수",
+            "env",
+            "credentials",
+            "계정",
+        ),
+    ),
+    _p(
+        "cue_ko_reveal_rules",
+        rf"(?:네가|너가|니가|당신이|너한테|네게|너의|네|당신의)\s*(?:처음에?|원래|받은|지켜야\s*하는|주어진|설정된|피하라고|캐릭터를)?[^.?\n]{{0,20}}(?:규칙|지시|지침|설정|프롬프트|가이드라인|문구|세팅)[^?\n]{{0,30}}{_KO_ACT}",
+        strong=False,
+        boost=2.0,
+        on=("folded",),
+        needs=("규칙", "지시", "지침", "설정", "프롬프트", "가이드라인", "문구", "세팅"),
+    ),
+    _p(
+        "cue_filter_bypass",
+        r"\bnever (?:say (?:no|i can'?t)|refuse)|\b(?:you (?:are|'re) not allowed to|you can'?t|you cannot|don'?t|do not) refuse\b|\brefus(?:ing|al) is not an option\b|\b(?:don'?t|do not|never|stop) (?:add(?:ing)?|includ(?:e|ing)|giv(?:e|ing)|put(?:ting)?)(?: any)? (?:safety |ethical |moral )?(?:warnings?|disclaimers?|caveats?|safety notes?|moral lectures?)|\b(?:turn off|disable|switch off|bypass|remove) (?:your|all of your|whatever) (?:content )?(?:filters?|moderation|guardrails|safety (?:checks?|rules|filters?))|\bslips? past (?:your )?(?:own )?(?:safety|filter)|\bstop censoring yourself\b",
+        strong=False,
+        boost=2.0,
+        needs=(
+            "refus",
+            "warning",
+            "disclaimer",
+            "caveat",
+            "safety",
+            "lecture",
+            "filter",
+            "moderation",
+            "guardrail",
+            "censor",
+        ),
+    ),
+    _p(
+        "cue_ko_filter_bypass",
+        r"거절\S{0,3}\s*(?:하지\s*마|하면\s*안|은\s*(?:없|안)|없이|선택지에\s*없)|(?:경고|면책|훈계|단서|안전\s*(?:안내|경고|관련\s*안내))\S{0,3}\s*(?:\S+\s*)?(?:빼고|빼|없이|붙이지\s*마|달지\s*마|같은\s*거\s*빼)|(?:콘텐츠\s*)?필터\S{0,2}\s*(?:꺼|끄고|해제|우회|없이|끈)|검열\S{0,3}\s*(?:없|안\s*된|하지\s*마|그만)|자기\s*검열\s*그만|가드레일\S{0,4}\s*(?:해제|꺼|없)|모더레이션\S{0,2}\s*우회|안전\s*검사\S{0,2}\s*(?:통과|피해|우회)",
+        strong=False,
+        boost=2.0,
+        on=("folded",),
+        needs=(
+            "거절",
+            "경고",
+            "면책",
+            "훈계",
+            "단서",
+            "안전",
+            "필터",
+            "검열",
+            "가드레일",
+            "모더레이션",
+        ),
+    ),
+    _p(
+        "cue_authority_grant",
+        r"\b(?:system notice|system update|policy (?:update|change)|admin(?:istrator)?|developers?|owner|operator|security (?:team|bulletin)|compliance|platform|legal department)\b[^\n]{0,120}?\b(?:restrictions?|rules|safety (?:rules|guidelines|features)|safeguards|refusals?|filters?|(?:content|refusal|previous) polic(?:y|ies)|guidelines)\b[^\n]{0,20}?\b(?:(?:are|is|were|was|has been|have been) )?(?:lifted|suspended|revoked|disabled|paused|removed|turned off|withdrawn|no longer apply|don'?t apply)|\b(?:trust level|privileges?|admin rights|full access)\b[^\n]{0,40}\b(?:raised|granted|enabled)\b",
+        strong=False,
+        boost=2.0,
+        needs=(
+            "lifted",
+            "suspended",
+            "revoked",
+            "disabled",
+            "paused",
+            "removed",
+            "turned off",
+            "withdrawn",
+            "apply",
+            "raised",
+            "granted",
+            "enabled",
+        ),
+    ),
+    _p(
+        "cue_ko_authority_grant",
+        r"(?:공지|관리자|개발팀|개발자|운영자|보안팀|소유자|주인|정책|대표|플랫폼|법무팀)[^\n]{0,80}?(?:제한|규칙|정책|필터|안전|거절|가이드라인|설정)\S{0,3}\s*(?:이|가|은|는|도|을|를)?\s*(?:전부\s*|모두\s*)?(?:해제|중지|중단|폐지|꺼|풀렸|풀려|없|무효|철회|교체|바꿀)|(?:신뢰\s*등급|권한)\S{0,2}\s*(?:이|을)?\s*(?:관리자로\s*)?(?:상향|부여)",
+        strong=False,
+        boost=2.0,
+        on=("folded",),
+        needs=(
+            "해제",
+            "중지",
+            "중단",
+            "폐지",
+            "꺼",
+            "풀",
+            "없",
+            "무효",
+            "철회",
+            "교체",
+            "바꿀",
+            "상향",
+            "부여",
+        ),
+    ),
+    _p(
+        "cue_pretext_harm",
+        r"\b(?:grand(?:ma|mother|pa|father)|novel|story|screenplay|script|role-?play|pretend|hypothetical(?:ly)?|fiction(?:al)?|game|character|imagine|world where|bedtime|dying wish|begging)\b[^\n]{0,120}?\b(?:bombs?|napalm|explosives?|meth(?:amphetamine)?|crystal meth|synthesi[sz]e|hack(?:ing)? into|break into|ransomware|malware|phishing|poison(?:ing)?|counterfeit|untraceable gun|hotwire|stalk(?:ing)?|lethal dose|launder)",
+        strong=False,
+        boost=2.0,
+        needs=(
+            "grand",
+            "novel",
+            "story",
+            "screenplay",
+            "script",
+            "role",
+            "pretend",
+            "hypothetic",
+            "fiction",
+            "game",
+            "character",
+            "imagine",
+            "world where",
+            "bedtime",
+            "dying",
+            "begging",
+        ),
+    ),
+    _p(
+        "cue_ko_pretext_harm",
+        r"(?:할머니|할아버지|아버지|소설|시나리오|영화|게임|역할|가정|상상|동화|캐릭터|이야기|배우|세상|소원|제발)[^\n]{0,80}?(?:폭탄|마약|필로폰|합성|해킹|뚫는|랜섬웨어|악성\s*코드|피싱|독살|독을|위조지폐|추적\s*안\s*되는\s*총|무기\s*설계|스토킹|선\s*직결|따는\s*법|치사량|돈세탁하는\s*방법|유독\s*가스)",
+        strong=False,
+        boost=2.0,
+        on=("folded",),
+        needs=(
+            "할머니",
+            "할아버지",
+            "아버지",
+            "소설",
+            "시나리오",
+            "영화",
+            "게임",
+            "역할",
+            "가정",
+            "상상",
+            "동화",
+            "캐릭터",
+            "이야기",
+            "배우",
+            "세상",
+            "소원",
+            "제발",
+        ),
+    ),
+    _p(
+        "cue_ko_ai_exfil",
+        r"(?:ai|인공지능|어시스턴트|챗봇|언어\s*모델|에이전트|봇|자동화\s*시스템)\S{0,4}\s*(?:는|은|에게|야|라면|:)[^\n]{0,100}?(?:보내|전송|업로드|올려|올릴|게시|전달|첨부|복사해|접속해)",
+        strong=False,
+        boost=2.0,
+        on=("folded",),
+        needs=("ai", "인공지능", "어시스턴트", "챗봇", "모델", "에이전트", "봇", "자동화"),
+    ),
+]
+
 # --- Other languages seen in the open data --------------------------------------------------
 OTHER = [
     _p(
@@ -597,7 +814,7 @@ OTHER = [
     ),
 ]
 
-PATTERNS = ENGLISH + KOREAN + OTHER
+PATTERNS = ENGLISH + KOREAN + FAMILY_CUES + OTHER
 
 
 @lru_cache(maxsize=1)
@@ -640,10 +857,18 @@ def pattern_evidence(text: str) -> Evidence:
         elif pattern.name not in boosted:
             boosted.add(pattern.name)
             boost += pattern.boost
-    if any(v.name == "decoded" for v in text_views):
-        reasons.append("decoded:payload")
     # The classifier reads the folded view (homoglyphs/leet undone) and any decoded payload.
     folded = next(v.text for v in text_views if v.name == "folded")
+    if strong and _MENTION.search(text):
+        unquoted = _QUOTED.sub(" ", text)
+        if not _strong_match(unquoted):
+            # Only a quoted example fired ("what does 'ignore previous instructions' mean?"):
+            # a mention, not a use. The classifiers judge the rest of the sentence.
+            strong = False
+            folded = fold(basic(unquoted))
+            reasons.append("quoted:mention")
+    if any(v.name == "decoded" for v in text_views):
+        reasons.append("decoded:payload")
     decoded = [v.text for v in text_views if v.name == "decoded"]
     return Evidence(strong, boost, reasons, [folded, *decoded])
 
@@ -663,18 +888,58 @@ def combine(evidence: Evidence, model: HashedNgramModel | None) -> tuple[float, 
 
 
 def detect_injection(
-    text: str, threshold: float = DEFAULT_THRESHOLD, *, use_classifier: bool = True
+    text: str,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    use_classifier: bool = True,
+    use_semantic: bool = True,
+    untrusted: bool = False,
 ) -> InjectionVerdict:
     """Score `text` (a user prompt, or tool/web output) for prompt injection.
 
     `score` is in [0, 1]; `is_attack` is `score >= threshold`. `reasons` names the signals that
-    fired (e.g. "pattern:ko_override@basic", "classifier:0.93", "decoded:payload").
+    fired (e.g. "pattern:ko_override@basic", "classifier:0.93", "semantic:0.88").
+    `untrusted`: the text comes from a document, page or tool, not from the user: every window
+    of a long text is read by the semantic tier, not only the most suspicious ones.
     """
     if not text or not text.strip():
         return InjectionVerdict(0.0, False, [])
     evidence = pattern_evidence(text)
-    score, reasons = combine(evidence, _model() if use_classifier else None)
+    model = _model() if use_classifier else None
+    score, reasons = combine(evidence, model)
+    if use_semantic and not evidence.strong and score < SURE:
+        pieces = _semantic_windows(evidence.classifier_texts[0], score, model, untrusted)
+        logit = semantic.semantic_logit(pieces) if pieces else None
+        if logit is not None:
+            reasons.append(f"semantic:{_sigmoid(logit):.2f}")
+            score = max(score, _sigmoid(logit + evidence.boost))
     return InjectionVerdict(round(score, 4), score >= threshold, reasons)
+
+
+def screen_untrusted(text: str, threshold: float = UNTRUSTED_THRESHOLD) -> InjectionVerdict:
+    """`detect_injection` for text that reaches the model from outside the chat: a RAG
+    passage, an upload, a fetched page, pod logs, a Slack history."""
+    return detect_injection(text, threshold, untrusted=True)
+
+
+def carries_instructions(text: str) -> bool:
+    """Should this untrusted text be withheld from the model? (`screen_untrusted` flags it.)"""
+    return screen_untrusted(text).is_attack
+
+
+def _semantic_windows(
+    folded: str, score: float, model: HashedNgramModel | None, untrusted: bool
+) -> list[str]:
+    if untrusted:
+        return semantic.windows(folded)[:UNTRUSTED_WINDOWS]
+    if len(semantic.windows(folded)) > 1 and score < LONG_TEXT_GATE:
+        return []
+    return semantic.pick_windows(folded, model.logit if model else None)
+
+
+def _strong_match(text: str) -> bool:
+    text_views = views(text)
+    return any(p.strong and _first_match(p, text_views) for p in PATTERNS)
 
 
 def _first_match(pattern: _Pattern, text_views: list[View]) -> View | None:

@@ -9,9 +9,10 @@ user's own placeholders are put back, for that same user and chat only.
 Open WebUI streams the answer before the outlet runs; the outlet's text then replaces it in
 the chat (and in the saved history).
 
-The tables are held in this process's memory (`ExpiringDict`), bounded in chats, values and
-age. With several replicas, an outlet that lands on another replica finds no table: the
-placeholders stay masked.
+The tables are kept in Redis when one is set (PIPEKIT_REDIS_URL / REDIS_URL), so an outlet on
+another replica restores them too; else in this process's memory. Either way they are
+bounded in age (and, in memory, in chats and values). Without Redis, an outlet that lands on
+another replica finds no table: the placeholders stay masked.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from pydantic import Field
 from pipekit.filter import last_message, replace_text
 from pipekit.guards import metrics
 from pipekit.guards.filters.base import GuardFilter
-from pipekit.guards.filters.context import chat_key, rewrite_answer, text_of, user_id
-from pipekit.guards.memory import ExpiringDict
+from pipekit.guards.filters.context import chat_key, rewrite_answer, user_key
 from pipekit.guards.pii import MaskResult, mask, restore
+from pipekit.llm import text_of
+from pipekit.stores import SharedMap
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,16 @@ TYPE_VALVES: dict[str, tuple[str, ...]] = {
     "mask_email": ("EMAIL",),
     "mask_phone": ("PHONE",),
     "mask_card": ("CARD",),
-    "mask_kr_rrn": ("KR_RRN",),
+    "mask_kr_rrn": ("KR_RRN", "KR_FRN"),
     "mask_kr_brn": ("KR_BRN",),
+    "mask_kr_passport": ("KR_PASSPORT",),
+    "mask_kr_driver_license": ("KR_DRIVER_LICENSE",),
+    "mask_us_ssn": ("US_SSN",),
+    "mask_bank_account": ("BANK_ACCOUNT",),
+    "mask_person": ("PERSON",),
+    "mask_address": ("ADDRESS",),
     "mask_ip_address": ("IP_ADDRESS",),
+    "mask_hostname": ("HOSTNAME",),
     "mask_secrets": ("AWS_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "BEARER_TOKEN", "SECRET"),
 }
 MAX_VALUES_PER_CHAT = 2_000
@@ -62,12 +71,43 @@ class PiiFilter(GuardFilter):
         )
         mask_card: bool = Field(True, description="Mask card numbers (Luhn-checked).")
         mask_kr_rrn: bool = Field(
-            True, description="Mask Korean resident registration numbers (주민등록번호)."
+            True,
+            description="Mask Korean resident and foreigner registration numbers "
+            "(주민등록번호, 외국인등록번호).",
         )
         mask_kr_brn: bool = Field(
             True, description="Mask Korean business registration numbers (사업자등록번호)."
         )
-        mask_ip_address: bool = Field(True, description="Mask IPv4 and IPv6 addresses.")
+        mask_kr_passport: bool = Field(
+            True, description="Mask Korean passport numbers (next to 여권/passport)."
+        )
+        mask_kr_driver_license: bool = Field(
+            True, description="Mask Korean driver's licence numbers (운전면허번호)."
+        )
+        mask_us_ssn: bool = Field(
+            True, description="Mask US Social Security numbers (never-issued ranges excluded)."
+        )
+        mask_bank_account: bool = Field(
+            True, description="Mask bank account numbers written next to a bank or 계좌."
+        )
+        mask_person: bool = Field(
+            True,
+            description="Mask people's names (Korean and English) next to a title, honorific "
+            "or label (김민수 님, Mr. Smith, 성명:).",
+        )
+        mask_address: bool = Field(
+            True, description="Mask street addresses (Korean road and lot addresses, English)."
+        )
+        mask_ip_address: bool = Field(
+            False,
+            description="Mask IPv4 and IPv6 addresses. Off by default: engineers paste them to "
+            "get help with those machines.",
+        )
+        mask_hostname: bool = Field(
+            False,
+            description="Mask internal host names (*.internal, *.local, *.corp, "
+            "*.svc.cluster.local). Off by default, like IP addresses.",
+        )
         mask_secrets: bool = Field(
             True,
             description="Mask secrets: AWS keys, GitHub tokens, Slack xox tokens, bearer "
@@ -97,7 +137,7 @@ class PiiFilter(GuardFilter):
     def __init__(self) -> None:
         super().__init__()
         # Placeholder -> value, per user and chat.
-        self.tables: ExpiringDict[dict[str, str]] = ExpiringDict(1000, 240 * 60.0)
+        self.tables: SharedMap[dict[str, str]] = SharedMap("pii", 1000, 240 * 60.0)
 
     def types(self) -> set[str]:
         on = [kinds for valve, kinds in TYPE_VALVES.items() if getattr(self.valves, valve)]
@@ -125,7 +165,7 @@ class PiiFilter(GuardFilter):
             self.tables.put(key, table)
         if found:
             metrics.record_guard_action(NAME, "masked")
-            log.info("pii masked %s user=%s", _summary(found), user_id(body, user))
+            log.info("pii masked %s user=%s", _summary(found), user_key(body, user))
         return body
 
     def check_outlet(self, body: dict, user: dict) -> dict:
@@ -157,7 +197,7 @@ class PiiFilter(GuardFilter):
             log.warning(
                 "pii leak masked in answer types=%s user=%s",
                 ",".join(sorted(leaked)),
-                user_id(body, user),
+                user_key(body, user),
             )
         return body
 

@@ -13,9 +13,10 @@ from pydantic import Field
 from pipekit.filter import Blocked, last_message
 from pipekit.guards import metrics
 from pipekit.guards.filters.base import BlockingFilter, Fraction
-from pipekit.guards.filters.context import add_system_note, fill, mark, text_of, user_id
+from pipekit.guards.filters.context import add_system_note, fill, mark, user_key
 from pipekit.guards.injection import DEFAULT_THRESHOLD, detect_injection
 from pipekit.guards.moderation import GuardModelValves, moderate
+from pipekit.llm import text_of
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class PromptInjectionFilter(BlockingFilter):
         log.warning(
             "prompt injection (%s) user=%s score=%.2f reasons=%s",
             valves.action,
-            user_id(body, user),
+            user_key(body, user),
             verdict.score,
             ",".join(reasons),
         )
