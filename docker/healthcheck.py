@@ -1,6 +1,8 @@
 """Container health check for the pipekit image: standard library only, fast to start.
 
 Default: `GET http://127.0.0.1:9099/pipekit/status` with the bearer key, healthy on HTTP 200.
+`--url http://127.0.0.1:9099/pipekit/ready`: healthy only while the shared stores (database,
+Redis, Milvus) answer too; replicas' readiness probes use it.
 The key is read the way `pipekit serve` reads it (PIPELINES_API_KEY_FILE, then
 PIPELINES_API_KEY, then the well-known default), so it never appears in `docker inspect`.
 

@@ -23,10 +23,11 @@ FLOORS: dict[str, int] = {
     "net": 0,
     "auth": 0,
     "llm": 1,
-    # low: the contracts capabilities share
+    # low: the contracts capabilities share, and where state lives
     "tools": 2,
     "embeddings": 2,
     "valves": 2,
+    "stores": 2,
     # pipe bases: what every pipeline file and filter stands on
     "pipe": 3,
     "filter": 4,
@@ -35,6 +36,7 @@ FLOORS: dict[str, int] = {
     "rag": 5,
     "mcp": 5,
     "guards": 5,
+    "models": 5,
     # assembling capabilities
     "agents": 6,
     "incident": 7,

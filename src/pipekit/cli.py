@@ -12,11 +12,13 @@ import sys
 # capability cannot stop `pipekit serve`.
 SUBCOMMANDS = {
     "serve": "pipekit.server.cli:register",
+    "migrate-state": "pipekit.server.migrate_state:register",
     "valves": "pipekit.valves.cli:register",
     "bench": "pipekit.bench:register",
     "fake-ollama": "pipekit.testing.cli:register",
     "mcp": "pipekit.mcp.cli:register",
     "ingest": "pipekit.rag.cli:register",
+    "models": "pipekit.models.cli:register",
 }
 
 

@@ -27,8 +27,8 @@ from tests.deploy.files import (
     variables_in,
 )
 
-CORE_SERVICES = {"ollama", "ollama-pull", "pipekit", "open-webui", "searxng"}
-ONE_SHOT = {"ollama-pull"}
+CORE_SERVICES = {"ollama", "ollama-pull", "ollama-import", "pipekit", "open-webui", "searxng"}
+ONE_SHOT = {"ollama-pull", "ollama-import"}
 PIPEKIT_IMAGE_SERVICES = {"pipekit", "mcp-openshift", "mcp-slack"}
 
 
@@ -127,6 +127,19 @@ def test_model_pull_job_pulls_the_chat_embedding_and_guard_models_from_env(servi
     assert 'ollama pull "$model" || exit 1' in script
 
 
+def test_model_import_job_imports_the_drop_folder_after_the_pull(services, env):
+    job = services["ollama-import"]
+    assert job["image"] == services["pipekit"]["image"]  # pipekit's image: `pipekit models`
+    assert job["depends_on"] == {"ollama-pull": {"condition": "service_completed_successfully"}}
+    assert job["environment"]["OLLAMA_BASE_URL"] == "http://ollama:11434"
+    assert f"{env['MODELS_DIR']}:/models:ro" in job["volumes"]
+    args = build_parser().parse_args([str(part) for part in job["command"]])
+    assert (args.command, args.models_command, str(args.source)) == ("models", "import", "/models")
+    assert not args.force  # a re-run keeps the models Ollama already has
+    readme = (DOCKER / "models" / "README.md").read_text(encoding="utf-8")
+    assert "docs/models.md" in readme
+
+
 def test_open_webui_is_prewired_to_pipekit_with_the_same_key_and_to_ollama(compose, services, env):
     webui = services["open-webui"]["environment"]
     assert webui["OPENAI_API_BASE_URLS"] == "http://pipekit:9099"
@@ -181,13 +194,13 @@ def test_pipes_embed_and_guard_with_the_models_the_stack_pulls(services, env, mo
 
     environment = services["pipekit"]["environment"]
     assert environment["PIPEKIT_EMBEDDER"] == f"ollama:{env['EMBED_MODEL']}"
+    rag_valves, guard_valves = RagPipe.Valves(), GuardModelValves()  # empty: the environment
     for name in ("PIPEKIT_EMBEDDER", "PIPEKIT_GUARD_MODEL"):
         monkeypatch.setenv(name, environment[name])
-    assert RagPipe.Valves().embedder == environment["PIPEKIT_EMBEDDER"]
-    assert make_embedder(RagPipe.Valves().embedder).model_name == f"ollama:{env['EMBED_MODEL']}"
-    assert GuardModelValves().model == env["GUARD_MODEL"]
+    assert make_embedder(rag_valves.embedder).model_name == f"ollama:{env['EMBED_MODEL']}"
+    assert guard_valves.llm_config().model == env["GUARD_MODEL"]
     monkeypatch.delenv("PIPEKIT_EMBEDDER")
-    assert RagPipe.Valves().embedder == "local"
+    assert make_embedder(rag_valves.embedder) is make_embedder("local")
 
 
 def test_state_lives_in_named_volumes(compose, services):
@@ -197,6 +210,8 @@ def test_state_lives_in_named_volumes(compose, services):
         "open-webui": "open-webui-data:/app/backend/data",
         "milvus": "milvus-data:/var/lib/milvus",
         "redis": "redis-data:/data",
+        "postgres": "postgres-data:/var/lib/postgresql/data",
+        "pipekit-2": "pipekit-2-data:/data",
     }
     for name, mount in mounts.items():
         assert mount in services[name]["volumes"], name
@@ -227,8 +242,9 @@ def test_optional_services_sit_behind_profiles(services):
         return set(services[name].get("profiles", []))
 
     assert all(not profiles(name) for name in CORE_SERVICES)
-    assert profiles("milvus") == profiles("etcd") == profiles("minio") == {"milvus"}
-    assert profiles("redis") == {"redis"}
+    assert profiles("milvus") == profiles("etcd") == profiles("minio") == {"milvus", "scale"}
+    assert profiles("redis") == {"redis", "scale"}
+    assert profiles("postgres") == profiles("pipekit-2") == profiles("pipekit-lb") == {"scale"}
     assert profiles("mcp-openshift") == {"mcp", "mcp-openshift"}
     assert profiles("mcp-slack") == {"mcp", "mcp-slack"}
 

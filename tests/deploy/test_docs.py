@@ -33,6 +33,6 @@ def test_relative_links_point_at_files_and_headings_that_exist():
 def test_every_profile_the_guide_offers_exists_in_compose():
     services = load_compose(COMPOSE)["services"]
     profiles = {p for service in services.values() for p in service.get("profiles", [])}
-    for profile in ("mcp", "mcp-openshift", "mcp-slack", "milvus", "redis"):
+    for profile in ("mcp", "mcp-openshift", "mcp-slack", "milvus", "redis", "scale"):
         assert f"`{profile}`" in TEXT
         assert profile in profiles

@@ -173,6 +173,19 @@ def test_healthcheck_fails_and_says_why_on_a_wrong_key_or_no_server(start_server
     assert "cannot read the key" in result.stderr
 
 
+def test_readiness_fails_while_the_database_is_down_and_the_server_stays_up(start_server):
+    unreachable = f"postgresql://pipekit@127.0.0.1:{free_port()}/pipekit"  # nobody listens
+    server = start_server(env={"PIPEKIT_DATABASE_URL": unreachable})
+    ready = run_healthcheck(
+        "--url", f"{server.url}/pipekit/ready", env={"PIPELINES_API_KEY": TEST_KEY}
+    )
+    assert ready.returncode == 1 and "answered HTTP 503" in ready.stderr
+    alive = run_healthcheck(
+        "--url", f"{server.url}/pipekit/status", env={"PIPELINES_API_KEY": TEST_KEY}
+    )
+    assert alive.returncode == 0, alive.stderr
+
+
 @pytest.fixture
 def slack_mcp_server(tmp_path):
     """`pipekit mcp slack --transport http` as in compose, with a token demanded."""

@@ -29,7 +29,7 @@ READ_VERBS = {"get", "list", "watch"}
 WRITE_VERBS = {"patch", "update"}
 MCP_OPENSHIFT = "pipekit-mcp-openshift"
 READ_ROLE = "pipekit-mcp-openshift-read"
-OVERLAYS = ["read-only", "with-writes", "cluster-wide-read"]
+OVERLAYS = ["read-only", "with-writes", "cluster-wide-read", "single-replica"]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,11 @@ def with_writes() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def cluster_wide() -> list[dict[str, Any]]:
     return kustomize("cluster-wide-read")
+
+
+@pytest.fixture(scope="module")
+def single_replica() -> list[dict[str, Any]]:
+    return kustomize("single-replica")
 
 
 def objects(rendered: list[dict], kind: str) -> dict[str, dict]:
@@ -80,7 +85,6 @@ def test_every_object_is_valid_against_the_kubernetes_schemas(overlay, kubernete
         "Deployment",
         "Service",
         "Route",
-        "PersistentVolumeClaim",
         "ConfigMap",
         "ServiceAccount",
         "ClusterRole",
@@ -166,19 +170,72 @@ def test_container_args_are_commands_the_pipekit_cli_accepts(read_only, with_wri
             assert args.port == container["ports"][0]["containerPort"], name
 
 
-def test_data_dir_lives_on_the_persistent_volume(read_only):
+def volume_of(pod: dict, container: dict, path: str) -> dict:
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    return next(volume for volume in pod["volumes"] if volume["name"] == mounts[path])
+
+
+def test_replicas_share_the_engines_and_no_volume(read_only):
     deployment = objects(read_only, "Deployment")["pipekit"]
     spec = pod_spec(deployment)
     (container,) = spec["containers"]
     env = {entry["name"]: entry for entry in container["env"]}
     assert env["PIPEKIT_DATA_DIR"]["value"] == "/data"
-    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
-    volumes = {volume["name"]: volume for volume in spec["volumes"]}
-    claim = volumes[mounts["/data"]]["persistentVolumeClaim"]["claimName"]
-    assert claim in objects(read_only, "PersistentVolumeClaim")
+    assert volume_of(spec, container, "/data") == {"name": "data", "emptyDir": {}}
+    claims = [v for v in spec["volumes"] if "persistentVolumeClaim" in v]
+    assert claims == [], "a ReadWriteOnce volume would pin every replica to one node"
+    assert deployment["spec"]["replicas"] == 2
+    # The new pod is up before an old one goes: a rollout never drops below two.
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    (config,) = objects(read_only, "ConfigMap").values()
+    assert config["data"]["MILVUS_URI"].startswith("http://")
+    database = env["PIPEKIT_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert database == {"name": "pipekit-database", "key": "url"}  # a password: a secret
+    assert "optional" not in database  # without it every replica would keep its own state
+
+
+def test_a_replica_is_ready_only_when_its_database_and_milvus_answer(read_only):
+    (container,) = pod_spec(objects(read_only, "Deployment")["pipekit"])["containers"]
+    command = container["readinessProbe"]["exec"]["command"]
+    assert command[2:] == ["--url", "http://127.0.0.1:9099/pipekit/ready"]
+    # Alive is only the port: a database outage must not restart every replica.
+    assert "tcpSocket" in container["livenessProbe"]
+
+
+def test_disruptions_and_autoscaling_keep_at_least_one_replica_serving(read_only):
+    deployment = objects(read_only, "Deployment")["pipekit"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    (budget,) = objects(read_only, "PodDisruptionBudget").values()
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    (autoscaler,) = objects(read_only, "HorizontalPodAutoscaler").values()
+    assert autoscaler["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "pipekit",
+    }
+    assert autoscaler["spec"]["minReplicas"] == deployment["spec"]["replicas"] == 2
+    assert autoscaler["spec"]["maxReplicas"] > 2
+
+
+def test_the_single_replica_overlay_keeps_everything_on_one_volume(single_replica):
+    deployment = objects(single_replica, "Deployment")["pipekit"]
+    spec = pod_spec(deployment)
+    (container,) = spec["containers"]
+    claim = volume_of(spec, container, "/data")["persistentVolumeClaim"]["claimName"]
+    (volume,) = [o for o in objects(single_replica, "PersistentVolumeClaim").values()
+                 if o["metadata"]["name"] == claim]  # fmt: skip
+    assert volume["spec"]["accessModes"] == ["ReadWriteOnce"]
     # A ReadWriteOnce volume and Milvus Lite files: never two pods on it during a rollout.
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert deployment["spec"]["replicas"] == 1
+    assert not objects(single_replica, "HorizontalPodAutoscaler")
+    assert not objects(single_replica, "PodDisruptionBudget")
+    env = {entry["name"]: entry for entry in container["env"]}
+    assert env["PIPEKIT_DATABASE_URL"] == {"name": "PIPEKIT_DATABASE_URL", "value": ""}
+    (config,) = objects(single_replica, "ConfigMap").values()
+    assert config["data"]["MILVUS_URI"] == ""  # Milvus Lite on the volume
+    assert container["readinessProbe"]["exec"]["command"][2:] == []
 
 
 def secret_references(rendered: list[dict]) -> set[str]:
@@ -363,11 +420,26 @@ def test_every_pipekit_setting_in_the_config_map_is_read_by_pipekit(read_only):
     assert config["data"]["PIPEKIT_EMBEDDER"].startswith("ollama:")
 
 
-def test_docs_crawl_job_ingests_a_site_into_pipekits_data_on_pipekits_node(read_only):
-    (cron,) = objects(read_only, "CronJob").values()
+def job_pod(rendered: list[dict], name: str) -> dict:
+    return objects(rendered, "CronJob")[name]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def runs_beside_pipekit(rendered: list[dict], job: dict) -> bool:
+    """Whether the job must land on the node of a pipekit pod (a ReadWriteOnce volume)."""
+    terms = job.get("affinity", {}).get("podAffinity", {})
+    (term,) = terms.get("requiredDuringSchedulingIgnoredDuringExecution", [None])
+    if term is None:
+        return False
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    server_labels = objects(rendered, "Deployment")["pipekit"]["spec"]["template"]["metadata"]
+    return term["labelSelector"]["matchLabels"].items() <= server_labels["labels"].items()
+
+
+def test_docs_crawl_job_ingests_a_site_into_the_stores_pipekit_reads(read_only, single_replica):
+    cron = objects(read_only, "CronJob")["pipekit-docs-crawl"]
     assert cron["spec"]["suspend"] is True  # runs once pointed at a site
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"  # one crawl at a time
-    spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    spec = job_pod(read_only, "pipekit-docs-crawl")
     (container,) = spec["containers"]
     env = {entry["name"]: entry.get("value") for entry in container["env"]}
     # Kubernetes expands $(NAME) in args from the container's env: so does this test.
@@ -376,22 +448,50 @@ def test_docs_crawl_job_ingests_a_site_into_pipekits_data_on_pipekits_node(read_
     assert args[0] == "ingest" and parsed.sources == [env["DOCS_URL"]]
     assert parsed.collection == env["DOCS_COLLECTION"] and parsed.depth >= 1
     assert parsed.wait >= 300  # outlasts the server's hold on a Milvus Lite file
-    # pipekit's own volume and settings, as the server reads them.
+    # The settings and the database the server reads; no volume: it can run on any node.
     server = pod_spec(objects(read_only, "Deployment")["pipekit"])
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"]
-              if "persistentVolumeClaim" in v}  # fmt: skip
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert claims[mounts["/data"]] == "pipekit-data" and env["PIPEKIT_DATA_DIR"] == "/data"
-    assert container["envFrom"] == server["containers"][0]["envFrom"]
-    # A ReadWriteOnce volume: the job must land on the node that has it mounted.
-    (term,) = spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert term["topologyKey"] == "kubernetes.io/hostname"
-    server_labels = objects(read_only, "Deployment")["pipekit"]["spec"]["template"]["metadata"]
-    assert term["labelSelector"]["matchLabels"].items() <= server_labels["labels"].items()
+    (server_container,) = server["containers"]
+    assert container["envFrom"] == server_container["envFrom"]
+    database = {e["name"]: e for e in server_container["env"]}["PIPEKIT_DATABASE_URL"]
+    assert database in container["env"]
+    assert volume_of(spec, container, "/data") == {"name": "data", "emptyDir": {}}
+    assert not runs_beside_pipekit(read_only, spec)
+    # One replica: pipekit's own volume, on pipekit's node.
+    single = job_pod(single_replica, "pipekit-docs-crawl")
+    (single_container,) = single["containers"]
+    claim = volume_of(single, single_container, "/data")["persistentVolumeClaim"]["claimName"]
+    assert claim == "pipekit-data" and runs_beside_pipekit(single_replica, single)
     security = container["securityContext"]
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"]["drop"] == ["ALL"]
+    assert spec["automountServiceAccountToken"] is False
+
+
+def test_models_import_job_imports_the_drop_volume_into_ollama(read_only, single_replica):
+    cron = objects(read_only, "CronJob")["pipekit-models-import"]
+    assert cron["spec"]["suspend"] is True  # runs once there is an Ollama to import into
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    spec = job_pod(read_only, "pipekit-models-import")
+    (container,) = spec["containers"]
+    args = build_parser().parse_args(container["args"])
+    assert (args.models_command, str(args.source), args.force) == ("import", "/models", False)
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    claim = volume_of(spec, container, "/models")["persistentVolumeClaim"]["claimName"]
+    assert claim == "pipekit-models" and mounts["/models"]["readOnly"]
+    assert "pipekit-models" in objects(read_only, "PersistentVolumeClaim")
+    # Replicas mount no ReadWriteOnce volume, so the job may run anywhere.
+    assert not runs_beside_pipekit(read_only, spec)
+    # One replica: the pipekit pod mounts the drop folder (for `oc cp`); the job, same node.
+    server = pod_spec(objects(single_replica, "Deployment")["pipekit"])
+    server_claims = {v["persistentVolumeClaim"]["claimName"] for v in server["volumes"]
+                     if "persistentVolumeClaim" in v}  # fmt: skip
+    assert "pipekit-models" in server_claims
+    assert runs_beside_pipekit(single_replica, job_pod(single_replica, "pipekit-models-import"))
+    # Ollama's URL comes from the same config map as the server's.
+    server = pod_spec(objects(read_only, "Deployment")["pipekit"])
+    assert container["envFrom"] == server["containers"][0]["envFrom"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert spec["automountServiceAccountToken"] is False
 
 

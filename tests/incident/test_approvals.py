@@ -6,6 +6,7 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -17,6 +18,7 @@ from pipekit.incident.approvals import (
     Command,
     parse_command,
 )
+from pipekit.stores import Database
 
 RESTART = {"namespace": "shop", "name": "checkout"}
 
@@ -34,9 +36,19 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_store(request, tmp_path, clock) -> Callable[[], ApprovalStore]:
+    """Stores on one backend, each with connections of its own as workers and replicas have:
+    the embedded SQLite file, or the PostgreSQL database replicas share."""
+    url = request.getfixturevalue("database_url") if request.param == "postgresql" else None
+    return lambda: ApprovalStore(
+        tmp_path / "incident", clock=clock, database=Database(url) if url else None
+    )
+
+
 @pytest.fixture
-def store(tmp_path, clock) -> ApprovalStore:
-    return ApprovalStore(tmp_path / "incident", clock=clock)
+def store(new_store) -> ApprovalStore:
+    return new_store()
 
 
 def propose(store: ApprovalStore, user: str = "alice", chat: str = "chat-1", **arguments):
@@ -141,8 +153,8 @@ def test_a_code_that_may_not_run_gets_the_answer_of_an_unknown_code(store, who, 
     assert all(real) and real == tuple(text.replace("ZZZZZZ", action.code) for text in unknown)
 
 
-def test_wrong_codes_pause_approvals_in_that_chat_across_stores(tmp_path, clock):
-    first, second = ApprovalStore(tmp_path, clock=clock), ApprovalStore(tmp_path, clock=clock)
+def test_wrong_codes_pause_approvals_in_that_chat_across_stores(new_store, clock):
+    first, second = new_store(), new_store()
     action = propose(first)
     for attempt in range(MAX_WRONG_CODES):  # two workers sharing the file count together
         (first, second)[attempt % 2].claim(f"WRONG{attempt}", "alice", "chat-1")
@@ -214,22 +226,22 @@ def test_another_user_cannot_deny(store):
     assert store.get(action.code).status == "pending"
 
 
-def test_codes_survive_a_new_store_on_the_same_folder(tmp_path, clock):
-    action = propose(ApprovalStore(tmp_path, clock=clock))
-    reopened = ApprovalStore(tmp_path, clock=clock)
+def test_codes_survive_a_new_store_on_the_same_database(new_store):
+    action = propose(new_store())
+    reopened = new_store()
     assert reopened.claim(action.code, "alice", "chat-1").granted
 
 
-def test_racing_approvals_run_the_action_once(store):
+def test_racing_approvals_run_the_action_once(store, new_store):
     action = propose(store)
     results: list[bool] = []
     barrier = threading.Barrier(8)
 
-    def approve() -> None:
+    def approve(racer: ApprovalStore) -> None:
         barrier.wait()
-        results.append(store.claim(action.code, "alice", "chat-1").granted)
+        results.append(racer.claim(action.code, "alice", "chat-1").granted)
 
-    threads = [threading.Thread(target=approve) for _ in range(8)]
+    threads = [threading.Thread(target=approve, args=(new_store(),)) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

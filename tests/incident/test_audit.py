@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from pipekit.incident.audit import REDACTED, AuditLog, mask_value
+from pipekit.stores import Database
 from pipekit.tools import tool
 
 
@@ -84,6 +85,30 @@ def test_concurrent_appends_stay_whole_lines(tmp_path):
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(lines) == 200
     assert all(json.loads(line)["arguments"]["payload"] == big for line in lines)
+
+
+def test_replicas_write_one_log_in_the_shared_database(tmp_path, database_url):
+    replicas = [
+        AuditLog(tmp_path / f"replica-{n}", database=Database(database_url)) for n in (1, 2)
+    ]
+
+    def write(replica: int) -> None:
+        for index in range(20):
+            replicas[replica].record(
+                event="call", user=f"u{replica}", chat="c", server="s", tool="t",
+                arguments={"index": index, "token": "ghp_" + "a" * 36}, outcome="ok",
+            )  # fmt: skip
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = replicas[0].entries()
+    assert len(entries) == 40 and entries == replicas[1].entries()
+    assert [e["arguments"]["index"] for e in entries if e["user"] == "u1"] == list(range(20))
+    assert all(e["arguments"]["token"] == REDACTED for e in entries)  # masked before it is stored
+    assert not list(tmp_path.rglob("audit.jsonl"))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Ingestion and search on real Milvus Lite, LlamaIndex splitters and the offline embedder."""
+"""Ingestion and search on real Milvus Lite (BM25 and vectors both searched in Milvus),
+LlamaIndex splitters and the offline embedder."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pipekit.embeddings import EmbeddingError, get_local_embedder
 from pipekit.rag.catalog import PENDING, CollectionError
 from pipekit.rag.chunking import chunk_document
 from pipekit.rag.index import RagIndex
-from pipekit.rag.lexical import KeywordIndex, best_positions, tokenize
+from pipekit.rag.lexical import keyword_terms, tokenize
 from pipekit.rag.search import parse_filters
 from pipekit.rag.sources import SourceDocument, read_sources
 from pipekit.rag.store import StoreConfig, StoreError, milvus_name
@@ -155,7 +155,7 @@ def test_an_embedding_failure_mid_run_stops_it_and_the_next_run_completes_it(ind
     assert len(recorded) == 64 and PENDING not in {digest for digest, _ in recorded.values()}
     summary = ingest(index, corpus)
     assert (summary.added, summary.unchanged, summary.chunks_embedded) == (136, 64, 136)
-    assert index.catalog.counts("docs") == (200, 200)
+    assert index.counts("docs") == (200, 200)
     assert search(index, "Service 199 restarts", top_k=1)[0].doc_id == "note-199.md"
 
 
@@ -327,35 +327,43 @@ def test_korean_tokens_match_across_particles_and_endings():
     assert "restart" in tokenize("Restarting pods") and "pod" in tokenize("pods")
 
 
-def test_korean_question_finds_the_passage_whose_words_differ_only_in_endings():
-    passages = [
-        "노드의 디스크 사용량이 85%를 넘으면 kubelet이 파드를 축출합니다.",
-        "데이터베이스 연결 풀이 고갈되면 애플리케이션이 연결을 기다립니다.",
-        "디플로이먼트를 이전 리비전으로 롤백하려면 rollout undo를 씁니다.",
-    ]
-    keywords = KeywordIndex(passages)
+def test_korean_question_finds_the_passage_whose_words_differ_only_in_endings(index, tmp_path):
+    passages = {
+        "disk.md": "노드의 디스크 사용량이 85%를 넘으면 kubelet이 파드를 축출합니다.",
+        "pool.md": "데이터베이스 연결 풀이 고갈되면 애플리케이션이 연결을 기다립니다.",
+        "undo.md": "디플로이먼트를 이전 리비전으로 롤백하려면 rollout undo를 씁니다.",
+    }
+    ingest(index, write_corpus(tmp_path / "ko", passages))
     # Not one word of the question appears as written in the first passage.
-    scores = keywords.scores("디스크가 꽉 차서 파드가 축출됐어요")
-    assert list(best_positions(scores, 1)) == [0]
-    assert list(best_positions(keywords.scores("롤백은 어떻게 하나요?"), 3)) == [2]
+    top = search(index, "디스크가 꽉 차서 파드가 축출됐어요", top_k=1, mode="bm25")[0]
+    assert top.doc_id == "disk.md"
+    assert search(index, "롤백은 어떻게 하나요?", top_k=3, mode="bm25")[0].doc_id == "undo.md"
 
 
-def test_keyword_scores_cover_every_chunk_not_only_the_best_few():
+def test_keywords_are_written_as_one_word_each_for_milvus():
+    # Milvus' analysers split at '-' and '.': a token keeps its parts together as one word.
+    assert keyword_terms("Restart pod-name-7f9c") == "restart pod_name_7f9c pod name 7f9c"
+    assert keyword_terms("재시작했다 v1.2") == "시작 재시작 v1_2 v1 2"
+
+
+def test_keyword_scores_cover_every_chunk_not_only_the_best_few(index, tmp_path):
     # Hybrid search mixes BM25 into every vector candidate; one outside BM25's best few used to
     # count as matching no keyword at all.
-    texts = [
-        "ResourceQuota " * 3 + "scopes",
-        "ResourceQuota spec.hard",
-        "a quota per namespace",
-        "ResourceQuota caps what pods in a namespace request",
-        "scale the web deployment",
-    ]
-    keywords = KeywordIndex(texts)
-    scores = keywords.scores("ResourceQuota for a namespace")
-    assert list(best_positions(scores, 2)) == [3, 2]
-    assert scores[0] > scores[1] > 0 and scores[4] == 0  # outside the best two, still scored
-    only_some = np.array([0, 1, 1, 0, 1])
-    assert list(best_positions(keywords.scores("ResourceQuota", only_some), 5)) == [1]
+    texts = {
+        "a.txt": "ResourceQuota " * 3 + "scopes",
+        "b.txt": "ResourceQuota spec.hard",
+        "c.txt": "a quota per namespace",
+        "d.txt": "ResourceQuota caps what pods in a namespace request",
+        "e.txt": "scale the web deployment",
+    }
+    ingest(index, write_corpus(tmp_path / "quota", texts))
+    store = index.chunk_store(index.catalog.collection("docs"))
+    terms = keyword_terms("ResourceQuota for a namespace")
+    assert [hit.chunk.doc_id for hit in store.best_keywords(terms, 2)] == ["d.txt", "c.txt"]
+    ids = {hit.chunk.doc_id: hit.chunk.chunk_id for hit in store.best_keywords(terms, 5)}
+    scores = store.keyword_scores(terms, [ids["a.txt"], ids["b.txt"]])
+    assert scores[ids["a.txt"]] > scores[ids["b.txt"]] > 0  # outside the best two, still scored
+    assert len(store.best_keywords(terms, 5)) == 4  # "scale the web deployment": no keyword
 
 
 def test_chunks_carry_title_and_heading_and_respect_size():
@@ -527,8 +535,7 @@ def milvus_index(uri: str, collection: str) -> tuple[str, dict[str, str]]:
 
     client = MilvusClient(uri=uri)
     try:
-        name = milvus_name(collection)
-        described = client.describe_index(name, client.list_indexes(name)[0])
+        described = client.describe_index(milvus_name(collection), "vector")
     finally:
         client.close()
     params = described.get("params") or described  # nested or flat, by server version

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipekit.rag.store import StoreConfig, VectorStore
+from pipekit.rag.store import ChunkStore, StoreConfig
 
 
 @pytest.mark.parametrize(
@@ -20,14 +20,16 @@ from pipekit.rag.store import StoreConfig, VectorStore
     ],
 )
 def test_deleting_an_id_with_quotes_deletes_only_that_document(tmp_path: Path, doc_id):
-    store = VectorStore(StoreConfig(index_type="FLAT"), tmp_path, "docs", dimension=4)
+    store = ChunkStore(StoreConfig(index_type="FLAT"), tmp_path, "docs", dimension=4)
     rows = [
-        {"chunk_id": "kept", "doc_id": "keep.md", "text": "stays"},
-        {"chunk_id": "deleted", "doc_id": doc_id, "text": "goes"},
-    ]
+        {"id": chunk_id, "doc_id": doc, "title": "", "context": "", "text": text,
+         "text_hash": chunk_id, "metadata": {}, "keywords": "word", "vector": np.ones(4)}
+        for chunk_id, doc, text in [("kept", "keep.md", "stays"), ("deleted", doc_id, "goes")]
+    ]  # fmt: skip
     try:
-        store.add(rows, np.ones((2, 4)), wait_s=10)
+        store.add(rows, wait_s=10)
         store.delete_document(doc_id, wait_s=10)
-        assert [chunk for chunk, _ in store.search(np.ones(4), k=10)] == ["kept"]
+        assert [hit.chunk.chunk_id for hit in store.nearest(np.ones(4), k=10)] == ["kept"]
+        assert [hit.chunk.chunk_id for hit in store.best_keywords("word", k=10)] == ["kept"]
     finally:
         store.close()

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "overhead": "Time to first token and throughput added by the pipelines server and a pipe.",
     "guard": "Precision/recall/latency of the guardrail detectors on a JSONL eval set.",
     "rag": "Retrieval quality and speed of the RAG pipeline on a corpus and questions.",
+    "scale": "Replica memory, first query and latency as a Milvus collection grows.",
     "agent": "Agent loop tool-call accuracy and per-step overhead.",
     "incident": "Incident agent evidence recall and root-cause accuracy on the fake cluster.",
 }

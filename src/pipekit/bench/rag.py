@@ -5,8 +5,9 @@ as `pipekit ingest` ends, then reopened and each question is searched; its docum
 ranked by their best passage and compared with `gold_doc`. The bare embedder is timed on the
 same chunks in the same run, so `ingest_chunks_per_s / embed_chunks_per_s` shows what
 ingestion adds on top of embedding.
-`--latency-chunks N` pads a copy of the collection to N chunks (random vectors, corpus
-words) to time queries at that size. `--judge-model` adds the RAG triad, judged through Ollama.
+`--latency-chunks N` adds a collection of N chunks (random vectors, the questions' words,
+written by the ingestion) to time queries at that size. `--judge-model` adds the RAG triad,
+judged through Ollama.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 import statistics
 import tempfile
 import time
@@ -153,7 +153,7 @@ def _reranker(args: argparse.Namespace):
 def _warm_imports(chunk_size: int) -> None:
     """Load LlamaIndex, pymilvus and the Korean analyser before timing: seconds a process pays
     once, not per chunk or per question."""
-    import llama_index.vector_stores.milvus  # noqa: F401
+    import pymilvus  # noqa: F401
 
     from pipekit.rag.chunking import DEFAULT_CHUNK_OVERLAP, splitter_for
     from pipekit.rag.lexical import tokenize
@@ -173,20 +173,24 @@ def _percentile(values: list[float], percent: int) -> float:
 
 
 def _latency_at_scale(data_dir: Path, embedder, questions, args) -> dict[str, Any]:
-    """Pad a collection to N chunks without embedding them: search cost depends on the count."""
+    """A collection of N chunks written without embedding: search cost depends on the count."""
+    from pipekit.bench.scale import HashEmbedder, pad_collection
     from pipekit.rag.index import RagIndex
 
     target = args.latency_chunks
     index = RagIndex(data_dir)
     try:
-        _pad_collection(index, "scale", target, embedder, questions)
+        words = " ".join(row["question"] for row in questions).split()
+        pad_collection(
+            index, "scale", target, HashEmbedder(embedder.model_name, embedder.dimension), words
+        )
     finally:
         index.close()  # as `pipekit ingest` ends: Milvus Lite finishes its index build
     index = RagIndex(data_dir)
     try:
         collections = index.readable_collections(["scale"], None, None)
-        # The first pass reads the collection into memory (BM25, vectors) and Milvus Lite
-        # loads its segments: report it apart from the steady pass.
+        # In the first pass Milvus Lite loads its segments and builds its BM25 index (in this
+        # process: Lite is embedded): report it apart from the steady pass.
         passes = []
         for _ in range(2):
             latencies = []
@@ -203,45 +207,6 @@ def _latency_at_scale(data_dir: Path, embedder, questions, args) -> dict[str, An
         "query_ms_p95_at_latency_chunks": _percentile(passes[1], 95),
         "query_ms_p95_first_pass_at_latency_chunks": _percentile(passes[0], 95),
     }
-
-
-def _pad_collection(index, name: str, target: int, embedder, questions) -> None:
-    """N chunks of corpus words with random unit vectors, written as an ingest writes them."""
-    from pipekit.rag.chunking import Chunk
-    from pipekit.rag.ingestion import text_hash
-
-    info = index.catalog.ensure_collection(name, embedder.model_name, embedder.dimension)
-    store = index.vector_store(info)
-    words = " ".join(row["question"] for row in questions).split()
-    generator = np.random.default_rng(7)
-    randomizer = random.Random(7)
-    made = 0
-    while made < target:
-        batch = min(500, target - made)
-        chunks = [
-            Chunk(f"pad{made + i:08d}", f"pad/{(made + i) // 10}.md", (made + i) % 10,
-                  " ".join(randomizer.choices(words, k=60)), "padding")
-            for i in range(batch)
-        ]  # fmt: skip
-        vectors = generator.standard_normal((batch, embedder.dimension)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        hashes = [text_hash(embedder.model_name, c.embedded_text) for c in chunks]
-        index.catalog.cache_vectors(embedder.model_name, dict(zip(hashes, vectors, strict=True)))
-        store.add(
-            [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text} for c in chunks],
-            vectors,
-            wait_s=60,
-        )
-        by_doc: dict[str, list[tuple[Chunk, str]]] = {}
-        for chunk, digest in zip(chunks, hashes, strict=True):
-            by_doc.setdefault(chunk.doc_id, []).append((chunk, digest))
-        for doc_id, pairs in by_doc.items():
-            index.catalog.replace_document(
-                name, doc_id=doc_id, content_hash=doc_id, title="padding", origin="pad",
-                metadata={}, chunks=[c for c, _ in pairs], text_hashes=[d for _, d in pairs],
-            )  # fmt: skip
-        made += batch
-    store.flush(wait_s=60)
 
 
 _JUDGE_PROMPT = (

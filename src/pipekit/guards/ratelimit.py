@@ -21,7 +21,8 @@ from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
-from urllib.parse import urlsplit
+
+from pipekit.stores import redacted
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +149,3 @@ class RedisLimiter:
 def redis_limiter(url: str, prefix: str) -> RedisLimiter:
     """One client (and connection pool) per URL and prefix, shared by every request."""
     return RedisLimiter(url, prefix)
-
-
-def redacted(url: str) -> str:
-    """`redis://host:6379/0` without user or password, for logs and messages."""
-    try:
-        parts = urlsplit(url.strip())
-        if parts.scheme == "unix":
-            return f"unix://{parts.path}"
-        if parts.scheme and parts.hostname:
-            port = f":{parts.port}" if parts.port else ""
-            return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
-    except ValueError:
-        pass
-    return "(an unparsable URL)"  # a mistyped URL may hold the password anywhere

@@ -1,35 +1,37 @@
-"""Pending write actions and their one-time approval codes, kept in SQLite.
+"""Pending write actions and their one-time approval codes, kept in a database.
 
 A write the agent proposes (restart, scale, Slack post) is never run at once: it is stored
 with the exact arguments, who asked, in which chat, and when it expires, under a short code.
 Only the same user, in the same chat, before it expires, can run it — once. The claim is one
 conditional UPDATE, so two `approve` messages racing (two server workers, a double click)
-cannot both run it. The database sits in the data dir, so a server restart keeps the codes.
+cannot both run it. The database is the shared PostgreSQL of PIPEKIT_DATABASE_URL, so a
+code issued by one replica is approved (once) on another; else a SQLite file in the data dir,
+readable by its owner only. Either way a restart keeps the codes.
 
 Every code that may not run gets the same refusal, whether it is unknown, expired, used,
 denied, another user's or another chat's: the answer never tells a guesser that a code exists
 (the audit log keeps the real reason). MAX_WRONG_CODES wrong codes in a chat within LOCKOUT_S
 pause `approve` there until the first of them is LOCKOUT_S old (`deny` always works); the
-count lives in the same SQLite file, so it holds across server workers. The file is readable
-by its owner only.
+count lives in the same database, so it holds across workers and replicas.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import secrets
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from pipekit.stores import Database, database_for
+from pipekit.stores.schema import pending_actions, wrong_codes
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +51,6 @@ _COMMAND = re.compile(
     r"^\s*[`*_]*(approve|deny)[`*_]*(?:\s+[`*_]*([A-Za-z0-9]{3,12})[`*_]*)?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending_actions (
-    code TEXT PRIMARY KEY,
-    tool TEXT NOT NULL,
-    server TEXT NOT NULL,
-    remote_tool TEXT NOT NULL,
-    arguments TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    chat_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    expires REAL NOT NULL,
-    status TEXT NOT NULL,
-    decided REAL,
-    outcome TEXT
-);
-CREATE INDEX IF NOT EXISTS pending_by_chat ON pending_actions (chat_id, user_id, status);
-CREATE TABLE IF NOT EXISTS wrong_codes (chat_id TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS wrong_codes_by_chat ON wrong_codes (chat_id, at);
-"""
 
 
 @dataclass(frozen=True)
@@ -131,36 +113,22 @@ def format_time(timestamp: float) -> str:
 
 
 class ApprovalStore:
-    """Pending actions in `<folder>/approvals.sqlite3`. Thread-safe; one connection per call."""
+    """Pending actions in the shared database, else in `<folder>/approvals.sqlite3` (0600).
+    Thread-safe; a connection per call."""
 
-    def __init__(self, folder: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        database: Database | None = None,
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / "approvals.sqlite3"
+        self.database = database or database_for(
+            folder / "approvals.sqlite3", [pending_actions, wrong_codes], private=True
+        )
+        self.path = self.database.path  # None in the shared database
         self.clock = clock
-        self._lock = threading.Lock()
-        self._owner_only()
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
-
-    def _owner_only(self) -> None:
-        """Create the file 0600 and tighten an older, looser one (SQLite copies the database's
-        mode to its journal and WAL files, so a leftover one is tightened here too)."""
-        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            try:
-                os.chmod(f"{self.path}{suffix}", 0o600)
-            except FileNotFoundError:
-                continue
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # Autocommit, and a busy timeout: several pipelines-server workers may share the file.
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            yield db
-        finally:
-            db.close()
 
     # --- proposing ------------------------------------------------------------------------
 
@@ -178,28 +146,32 @@ class ApprovalStore:
         """Store a pending action; the same action still pending in this chat keeps its code."""
         now = self.clock()
         encoded = json.dumps(arguments, sort_keys=True, ensure_ascii=False)
-        with self._lock, self._connect() as db:
+        row = {
+            "tool": tool,
+            "server": server,
+            "arguments": encoded,
+            "user_id": user_id,
+            "chat_id": chat_id,
+        }
+        with self.database.transaction() as db:
             same = db.execute(
-                "SELECT * FROM pending_actions WHERE tool=? AND server=? AND arguments=? "
-                "AND user_id=? AND chat_id=? AND status=? AND expires>?",
-                (tool, server, encoded, user_id, chat_id, PENDING, now),
-            ).fetchone()
+                select(pending_actions)
+                .filter_by(**row, status=PENDING)
+                .where(pending_actions.c.expires > now)
+            ).first()
             if same is not None:
                 return _action(same)
-            db.execute("DELETE FROM pending_actions WHERE expires < ?", (now - RETENTION_S,))
+            db.execute(delete(pending_actions).where(pending_actions.c.expires < now - RETENTION_S))
+            row |= {"remote_tool": remote_tool, "created": now, "expires": now + ttl_s}
             for _ in range(20):
                 code = new_code()
-                try:
-                    db.execute(
-                        "INSERT INTO pending_actions (code, tool, server, remote_tool, arguments, "
-                        "user_id, chat_id, created, expires, status) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (code, tool, server, remote_tool, encoded, user_id, chat_id, now,
-                         now + ttl_s, PENDING),
-                    )  # fmt: skip
+                stored = db.execute(
+                    self.database.insert(pending_actions)
+                    .values(**row, code=code, status=PENDING)
+                    .on_conflict_do_nothing()  # the code is taken: draw another
+                ).rowcount
+                if stored:
                     break
-                except sqlite3.IntegrityError:  # the code is taken: draw another
-                    continue
             else:
                 raise RuntimeError("could not draw an unused approval code")
         log.info("proposed %s on %s", tool, server or "builtin")  # the code is a credential
@@ -208,41 +180,42 @@ class ApprovalStore:
     # --- deciding -------------------------------------------------------------------------
 
     def get(self, code: str) -> PendingAction | None:
-        with self._connect() as db:
+        with self.database.read() as db:
             row = db.execute(
-                "SELECT * FROM pending_actions WHERE code=?", (normalize_code(code),)
-            ).fetchone()
+                select(pending_actions).where(pending_actions.c.code == normalize_code(code))
+            ).first()
         return _action(row) if row else None
 
     def pending(self, user_id: str, chat_id: str) -> list[PendingAction]:
         """This user's actions still waiting in this chat, oldest first."""
-        with self._connect() as db:
+        with self.database.read() as db:
             rows = db.execute(
-                "SELECT * FROM pending_actions WHERE user_id=? AND chat_id=? AND status=? "
-                "AND expires>? ORDER BY created",
-                (user_id, chat_id, PENDING, self.clock()),
-            ).fetchall()
+                select(pending_actions)
+                .filter_by(user_id=user_id, chat_id=chat_id, status=PENDING)
+                .where(pending_actions.c.expires > self.clock())
+                .order_by(pending_actions.c.created)
+            ).all()
         return [_action(row) for row in rows]
 
     def claim(self, code: str, user_id: str, chat_id: str) -> Claim:
         """Take the action for running, exactly once; or say why not, the same for every code."""
         code = normalize_code(code)
         now = self.clock()
-        with self._lock, self._connect() as db:
-            # One write transaction: workers sharing the file count wrong codes together.
-            db.execute("BEGIN IMMEDIATE")
+        # One transaction: the conditional UPDATE lets one claim win however many race (the
+        # row locks on PostgreSQL; SQLite's write lock is taken at BEGIN).
+        with self.database.transaction() as db:
             paused_until = _paused_until(db, chat_id, now)
             taken = 0
             if paused_until is None:
                 taken = db.execute(
-                    "UPDATE pending_actions SET status=?, decided=? WHERE code=? AND user_id=? "
-                    "AND chat_id=? AND status=? AND expires>?",
-                    (RUNNING, now, code, user_id, chat_id, PENDING, now),
+                    update(pending_actions)
+                    .filter_by(code=code, user_id=user_id, chat_id=chat_id, status=PENDING)
+                    .where(pending_actions.c.expires > now)
+                    .values(status=RUNNING, decided=now)
                 ).rowcount
                 if not taken:
-                    db.execute("INSERT INTO wrong_codes VALUES (?, ?)", (chat_id, now))
-                    db.execute("DELETE FROM wrong_codes WHERE at < ?", (now - LOCKOUT_S,))
-            db.execute("COMMIT")
+                    db.execute(insert(wrong_codes).values(chat_id=chat_id, at=now))
+                    db.execute(delete(wrong_codes).where(wrong_codes.c.at < now - LOCKOUT_S))
         action = self.get(code)
         if taken == 1 and action is not None:
             return Claim(action)
@@ -261,10 +234,11 @@ class ApprovalStore:
         )
 
     def finish(self, code: str, *, ok: bool, outcome: str) -> None:
-        with self._lock, self._connect() as db:
+        with self.database.transaction() as db:
             db.execute(
-                "UPDATE pending_actions SET status=?, outcome=? WHERE code=? AND status=?",
-                (DONE if ok else FAILED, outcome[:2000], normalize_code(code), RUNNING),
+                update(pending_actions)
+                .filter_by(code=normalize_code(code), status=RUNNING)
+                .values(status=DONE if ok else FAILED, outcome=outcome[:2000])
             )
 
     def deny(self, code: str | None, user_id: str, chat_id: str) -> tuple[list[PendingAction], str]:
@@ -277,34 +251,33 @@ class ApprovalStore:
             codes = [action.code for action in waiting]
         else:
             codes = [normalize_code(code)]
-        denied: list[PendingAction] = []
-        with self._lock, self._connect() as db:
-            for each in codes:
-                changed = db.execute(
-                    "UPDATE pending_actions SET status=?, decided=?, outcome=? WHERE code=? "
-                    "AND user_id=? AND chat_id=? AND status=? AND expires>?",
-                    (DENIED, now, "denied by the user", each, user_id, chat_id, PENDING, now),
+        with self.database.transaction() as db:
+            denied_codes = [
+                each
+                for each in codes
+                if db.execute(
+                    update(pending_actions)
+                    .filter_by(code=each, user_id=user_id, chat_id=chat_id, status=PENDING)
+                    .where(pending_actions.c.expires > now)
+                    .values(status=DENIED, decided=now, outcome="denied by the user")
                 ).rowcount
-                if changed:
-                    denied.append(self.get(each))  # type: ignore[arg-type]
+            ]
+        denied = [self.get(each) for each in denied_codes]
         if denied or code is None:
-            return denied, ""
+            return denied, ""  # type: ignore[return-value]
         return [], self._refusal(codes[0], user_id, chat_id)
 
     def deny_all(self, outcome: str) -> list[PendingAction]:
         """Deny every live pending action, of every user and chat (writes were turned off)."""
         now = self.clock()
-        with self._lock, self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            rows = db.execute(
-                "SELECT * FROM pending_actions WHERE status=? AND expires>?", (PENDING, now)
-            ).fetchall()
+        live = (pending_actions.c.status == PENDING) & (pending_actions.c.expires > now)
+        with self.database.transaction() as db:
+            rows = db.execute(select(pending_actions).where(live).with_for_update()).all()
             db.execute(
-                "UPDATE pending_actions SET status=?, decided=?, outcome=? "
-                "WHERE status=? AND expires>?",
-                (DENIED, now, outcome, PENDING, now),
+                update(pending_actions)
+                .where(pending_actions.c.code.in_([row.code for row in rows]))
+                .values(status=DENIED, decided=now, outcome=outcome)
             )
-            db.execute("COMMIT")
         return [replace(_action(row), status=DENIED, decided=now, outcome=outcome) for row in rows]
 
     def _refusal(self, code: str, user_id: str, chat_id: str) -> str:
@@ -337,29 +310,19 @@ def _reason(action: PendingAction | None, user_id: str, chat_id: str, now: float
     return "refused"
 
 
-def _paused_until(db: sqlite3.Connection, chat_id: str, now: float) -> float | None:
+def _paused_until(db: Connection, chat_id: str, now: float) -> float | None:
     """When `approve` opens again in this chat, if too many wrong codes paused it."""
-    recent = db.execute(
-        "SELECT at FROM wrong_codes WHERE chat_id=? AND at>? ORDER BY at DESC LIMIT ?",
-        (chat_id, now - LOCKOUT_S, MAX_WRONG_CODES),
-    ).fetchall()
+    recent = db.scalars(
+        select(wrong_codes.c.at)
+        .where((wrong_codes.c.chat_id == chat_id) & (wrong_codes.c.at > now - LOCKOUT_S))
+        .order_by(wrong_codes.c.at.desc())
+        .limit(MAX_WRONG_CODES)
+    ).all()
     if len(recent) < MAX_WRONG_CODES:
         return None
-    return recent[-1]["at"] + LOCKOUT_S
+    return recent[-1] + LOCKOUT_S
 
 
-def _action(row: sqlite3.Row) -> PendingAction:
-    return PendingAction(
-        code=row["code"],
-        tool=row["tool"],
-        server=row["server"],
-        remote_tool=row["remote_tool"],
-        arguments=json.loads(row["arguments"]),
-        user_id=row["user_id"],
-        chat_id=row["chat_id"],
-        created=row["created"],
-        expires=row["expires"],
-        status=row["status"],
-        decided=row["decided"],
-        outcome=row["outcome"],
-    )
+def _action(row: Row) -> PendingAction:
+    fields = row._asdict()
+    return PendingAction(**fields | {"arguments": json.loads(fields["arguments"])})

@@ -1,7 +1,9 @@
-"""The incident agent's audit log: one JSON object per line, every tool call on record.
+"""The incident agent's audit log: one JSON object per entry, every tool call on record.
 
 Each read, each proposed write, each approval, denial and refused approval is appended to
-`<data dir>/incident/audit.jsonl` with who (user, chat), what (server, tool, arguments),
+`<data dir>/incident/audit.jsonl` (or, with PIPEKIT_DATABASE_URL, to the shared database's
+`audit_log` table, so every replica writes one log) with who (user, chat), what (server,
+tool, arguments),
 how it went (outcome, a short result, duration) and when; writes carry their approval code.
 Secrets and personal data are masked before anything touches the disk: values under
 secret-looking keys are replaced whole, and every string goes through pipekit.guards.pii
@@ -10,8 +12,8 @@ first, keeping the words around them: `Basic <base64>` auth, the password in
 `scheme://user:password@host`, and "password is …" / "password: …" / "비밀번호는 …" phrases.
 IP addresses are kept: they are evidence.
 
-Appends take a thread lock and an exclusive `flock` on the file, and write each line with a
-single `write()` on an O_APPEND descriptor, so concurrent workers never interleave lines.
+File appends take a thread lock and an exclusive `flock` on the file, and write each line
+with a single `write()` on an O_APPEND descriptor, so concurrent workers never interleave lines.
 """
 
 from __future__ import annotations
@@ -32,15 +34,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pipekit.guards.pii import TYPES, mask
+from sqlalchemy import insert, select
+
+from pipekit.guards.pii import OPT_IN, TYPES, mask
+from pipekit.stores import Database, StoreUnavailable, shared_database
+from pipekit.stores.schema import audit_log
 from pipekit.tools import Tool, ToolResult
 
 log = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.jsonl"
 RESULT_CHARS = 500
-# Masked in the log; IP addresses stay (pod and node IPs are what an SRE looks for).
-MASKED_TYPES = frozenset(TYPES) - {"IP_ADDRESS"}
+# Masked in the log; IP addresses and host names stay (pod, node and service addresses are
+# what an SRE looks for).
+MASKED_TYPES = frozenset(TYPES) - set(OPT_IN)
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(
     r"(?i)(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|"
@@ -90,11 +97,13 @@ def mask_value(value: Any, mapping: dict[str, str] | None = None) -> Any:
 
 
 class AuditLog:
-    """Append-only JSONL at `<folder>/audit.jsonl`."""
+    """Append-only: the shared database's `audit_log` table, else JSONL at
+    `<folder>/audit.jsonl`."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, database: Database | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / AUDIT_FILE
+        self.database = database or shared_database()
         self._lock = threading.Lock()
 
     def record(
@@ -129,22 +138,34 @@ class AuditLog:
         }
         if approval_code is not None:
             entry["approval_code"] = approval_code
-        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        encoded = json.dumps(entry, ensure_ascii=False, default=str)
         try:
-            with self._lock:
-                descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX)
-                    os.write(descriptor, line)
-                finally:
-                    os.close(descriptor)  # closing releases the flock
-        except OSError as error:
+            if self.database is not None:
+                with self.database.transaction() as db:
+                    db.execute(insert(audit_log).values(time=entry["time"], entry=encoded))
+            else:
+                self._append(encoded)
+        except (OSError, StoreUnavailable) as error:
             # The agent keeps working; the operator reads why the record is missing.
-            log.error("could not append to the audit log %s: %s", self.path, error)
+            log.error("could not append to the audit log: %s", error)
         return entry
+
+    def _append(self, encoded: str) -> None:
+        line = (encoded + "\n").encode("utf-8")
+        with self._lock:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                os.write(descriptor, line)
+            finally:
+                os.close(descriptor)  # closing releases the flock
 
     def entries(self) -> list[dict[str, Any]]:
         """Every entry, oldest first (for tests and `tail`-like tooling)."""
+        if self.database is not None:
+            with self.database.read() as db:
+                rows = db.scalars(select(audit_log.c.entry).order_by(audit_log.c.id)).all()
+            return [json.loads(row) for row in rows]
         if not self.path.exists():
             return []
         with self.path.open(encoding="utf-8") as lines:

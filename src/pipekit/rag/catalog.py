@@ -1,47 +1,26 @@
-"""What each collection holds, in SQLite next to the vectors.
+"""What each collection holds: in the shared database, else in SQLite next to Milvus Lite.
 
 Per collection: who owns it (nobody = shared by the team), which embedding model and
-dimension built it, each document's content hash, and each chunk's text (BM25 and citations
-read it from here). Vectors are cached by model and text hash, so no text is ever embedded
-twice, not even after a document moves. SQLite in WAL mode lets `pipekit ingest` write while
-the server reads.
+dimension built it, and each document's content hash, title and origin. The chunks
+themselves (text, vector, keywords) live in Milvus (store.py). With PIPEKIT_DATABASE_URL the
+catalog is in PostgreSQL, so every replica and `pipekit ingest` see one catalog; else
+`rag/catalog.sqlite` in the data dir (WAL: `pipekit ingest` writes while the server reads).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from sqlalchemy import delete, func, select, update
 
 from pipekit.embeddings import DEFAULT_LOCAL_MODEL
-
-from .chunking import Chunk
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS collections (
-    name TEXT PRIMARY KEY, owner TEXT, chat_id TEXT, embed_model TEXT NOT NULL,
-    dimension INTEGER NOT NULL, created REAL NOT NULL, version INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS documents (
-    collection TEXT NOT NULL, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL,
-    title TEXT NOT NULL, origin TEXT NOT NULL, metadata TEXT NOT NULL, updated REAL NOT NULL,
-    PRIMARY KEY (collection, doc_id));
-CREATE TABLE IF NOT EXISTS chunks (
-    collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL,
-    position INTEGER NOT NULL, text TEXT NOT NULL, context TEXT NOT NULL, text_hash TEXT NOT NULL,
-    PRIMARY KEY (collection, chunk_id));
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, doc_id);
-CREATE TABLE IF NOT EXISTS vectors (
-    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
-    PRIMARY KEY (model, text_hash));
-"""
+from pipekit.stores import Database, database_for
+from pipekit.stores.schema import collections, documents
 
 # A document whose chunks are being replaced: a run killed half-way leaves this hash, which
 # matches no content, so the next run redoes the document.
@@ -71,17 +50,6 @@ class CollectionInfo:
         return self.chat_id is None or self.chat_id == chat_id
 
 
-@dataclass
-class StoredChunk:
-    chunk_id: str
-    doc_id: str
-    text: str
-    context: str
-    title: str
-    metadata: dict[str, Any]
-    text_hash: str
-
-
 def check_name(name: str) -> str:
     if not _VALID_NAME.match(name or ""):
         raise CollectionError(
@@ -92,52 +60,23 @@ def check_name(name: str) -> str:
 
 
 class Catalog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database: Database | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self.database = database or database_for(path, [collections, documents])
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, tuple(args)).fetchall()
-
-    def _write(self, statements: list[tuple[str, Iterable[Any]]]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    if isinstance(args, list) and args and isinstance(args[0], tuple):
-                        self._db.executemany(sql, args)
-                    else:
-                        self._db.execute(sql, tuple(args))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        """Nothing to let go: each call takes a connection and returns it."""
 
     # --- collections ----------------------------------------------------------------------
 
     def collection(self, name: str) -> CollectionInfo | None:
-        rows = self._query(
-            "SELECT name, owner, chat_id, embed_model, dimension, version FROM collections "
-            "WHERE name = ?",
-            (name,),
-        )
-        return CollectionInfo(*rows[0]) if rows else None
+        with self.database.read() as db:
+            row = db.execute(_INFO.where(collections.c.name == name)).first()
+        return CollectionInfo(*row) if row else None
 
     def collections(self) -> list[CollectionInfo]:
-        rows = self._query(
-            "SELECT name, owner, chat_id, embed_model, dimension, version FROM collections "
-            "ORDER BY name"
-        )
+        with self.database.read() as db:
+            rows = db.execute(_INFO.order_by(collections.c.name)).all()
         return [CollectionInfo(*row) for row in rows]
 
     def ensure_collection(
@@ -152,14 +91,20 @@ class Catalog:
         check_name(name)
         existing = self.collection(name)
         if existing is None:
-            self._write(
-                [
-                    (
-                        "INSERT OR IGNORE INTO collections VALUES (?, ?, ?, ?, ?, ?, 0)",
-                        (name, owner, chat_id, embed_model, dimension, time.time()),
+            with self.database.transaction() as db:
+                db.execute(
+                    self.database.insert(collections)
+                    .values(
+                        name=name,
+                        owner=owner,
+                        chat_id=chat_id,
+                        embed_model=embed_model,
+                        dimension=dimension,
+                        created=time.time(),
+                        version=0,
                     )
-                ]
-            )
+                    .on_conflict_do_nothing()
+                )
             existing = self.collection(name)
             assert existing is not None
         check_embedder(existing, embed_model, dimension)
@@ -170,33 +115,33 @@ class Catalog:
         return existing
 
     def drop_collection(self, name: str) -> None:
-        self._write(
-            [
-                ("DELETE FROM chunks WHERE collection = ?", (name,)),
-                ("DELETE FROM documents WHERE collection = ?", (name,)),
-                ("DELETE FROM collections WHERE name = ?", (name,)),
-            ]
-        )
+        with self.database.transaction() as db:
+            db.execute(delete(documents).where(documents.c.collection == name))
+            db.execute(delete(collections).where(collections.c.name == name))
 
-    # --- documents and chunks ---------------------------------------------------------------
+    # --- documents --------------------------------------------------------------------------
 
     def document_hashes(self, collection: str) -> dict[str, tuple[str, str]]:
         """doc_id -> (content hash, origin)."""
-        rows = self._query(
-            "SELECT doc_id, content_hash, origin FROM documents WHERE collection = ?", (collection,)
-        )
+        with self.database.read() as db:
+            rows = db.execute(
+                select(documents.c.doc_id, documents.c.content_hash, documents.c.origin).where(
+                    documents.c.collection == collection
+                )
+            ).all()
         return {doc_id: (digest, origin) for doc_id, digest, origin in rows}
 
     def mark_pending(self, collection: str, doc_id: str, title: str, origin: str) -> None:
-        self._write(
-            [
-                (
-                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, '{}', ?) ON CONFLICT "
-                    "(collection, doc_id) DO UPDATE SET content_hash = excluded.content_hash",
-                    (collection, doc_id, PENDING, title, origin, time.time()),
-                )
-            ]
+        row = {"collection": collection, "doc_id": doc_id, "content_hash": PENDING}
+        upsert = self.database.insert(documents).values(
+            **row, title=title, origin=origin, metadata="{}", updated=time.time()
         )
+        with self.database.transaction() as db:
+            db.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["collection", "doc_id"], set_={"content_hash": PENDING}
+                )
+            )
 
     def replace_document(
         self,
@@ -207,82 +152,71 @@ class Catalog:
         title: str,
         origin: str,
         metadata: dict[str, Any],
-        chunks: list[Chunk],
-        text_hashes: list[str],
     ) -> None:
-        rows = [
-            (collection, c.chunk_id, doc_id, c.position, c.text, c.context, digest)
-            for c, digest in zip(chunks, text_hashes, strict=True)
-        ]
-        self._write(
-            [
-                ("DELETE FROM chunks WHERE collection = ? AND doc_id = ?", (collection, doc_id)),
-                ("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", rows),
-                (
-                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        collection,
-                        doc_id,
-                        content_hash,
-                        title,
-                        origin,
-                        json.dumps(metadata, ensure_ascii=False),
-                        time.time(),
-                    ),
-                ),
-                ("UPDATE collections SET version = version + 1 WHERE name = ?", (collection,)),
-            ]
+        """The document's chunks are in Milvus: record its hash (no longer pending)."""
+        fields = {
+            "content_hash": content_hash,
+            "title": title,
+            "origin": origin,
+            "metadata": json.dumps(metadata, ensure_ascii=False),
+            "updated": time.time(),
+        }
+        upsert = self.database.insert(documents).values(
+            collection=collection, doc_id=doc_id, **fields
         )
+        with self.database.transaction() as db:
+            db.execute(
+                upsert.on_conflict_do_update(index_elements=["collection", "doc_id"], set_=fields)
+            )
+            db.execute(_next_version(collection))
 
     def remove_document(self, collection: str, doc_id: str) -> None:
-        self._write(
-            [
-                ("DELETE FROM chunks WHERE collection = ? AND doc_id = ?", (collection, doc_id)),
-                ("DELETE FROM documents WHERE collection = ? AND doc_id = ?", (collection, doc_id)),
-                ("UPDATE collections SET version = version + 1 WHERE name = ?", (collection,)),
-            ]
-        )
+        with self.database.transaction() as db:
+            db.execute(
+                delete(documents).where(
+                    (documents.c.collection == collection) & (documents.c.doc_id == doc_id)
+                )
+            )
+            db.execute(_next_version(collection))
 
-    def chunks(self, collection: str) -> list[StoredChunk]:
-        rows = self._query(
-            "SELECT c.chunk_id, c.doc_id, c.text, c.context, d.title, d.metadata, c.text_hash "
-            "FROM chunks c JOIN documents d ON d.collection = c.collection AND d.doc_id = c.doc_id "
-            "WHERE c.collection = ? AND d.content_hash != ? ORDER BY c.doc_id, c.position",
-            (collection, PENDING),
-        )
-        return [
-            StoredChunk(cid, did, text, ctx, title, json.loads(meta), digest)
-            for cid, did, text, ctx, title, meta, digest in rows
-        ]
+    def pending_documents(self, collection: str) -> list[str]:
+        """Documents whose chunks are being replaced, or were when a run was killed: searches
+        leave them out until a run completes them."""
+        with self.database.read() as db:
+            return list(
+                db.scalars(
+                    select(documents.c.doc_id).where(
+                        (documents.c.collection == collection)
+                        & (documents.c.content_hash == PENDING)
+                    )
+                )
+            )
 
-    def counts(self, collection: str) -> tuple[int, int]:
-        documents = self._query(
-            "SELECT COUNT(*) FROM documents WHERE collection = ?", (collection,)
-        )
-        chunks = self._query("SELECT COUNT(*) FROM chunks WHERE collection = ?", (collection,))
-        return documents[0][0], chunks[0][0]
+    def document_count(self, collection: str) -> int:
+        with self.database.read() as db:
+            return db.scalar(
+                select(func.count())
+                .select_from(documents)
+                .where(documents.c.collection == collection)
+            )
 
-    # --- vector cache -----------------------------------------------------------------------
 
-    def cached_vectors(self, model: str, text_hashes: list[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(text_hashes), 500):
-            batch = text_hashes[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            for digest, blob in self._query(
-                f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})",
-                (model, *batch),
-            ):
-                found[digest] = np.frombuffer(blob, dtype=np.float32)
-        return found
+_INFO = select(
+    collections.c.name,
+    collections.c.owner,
+    collections.c.chat_id,
+    collections.c.embed_model,
+    collections.c.dimension,
+    collections.c.version,
+)
 
-    def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
-        if vectors:
-            rows = [
-                (model, digest, np.asarray(v, np.float32).tobytes())
-                for digest, v in vectors.items()
-            ]
-            self._write([("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)])
+
+def _next_version(collection: str):
+    return (
+        update(collections)
+        .where(collections.c.name == collection)
+        .values(version=collections.c.version + 1)
+    )
 
 
 def check_embedder(info: CollectionInfo, embed_model: str, dimension: int | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ DEFAULT_CHUNK_OVERLAP = 40
 # comments, not headings; everything else (Markdown, HTML, uploads) reads `#` as a heading.
 _PLAIN_TEXT_TYPES = {"txt", "text", "rst"}
 _WORD = re.compile(r"[a-z]+")
+_IMPORT_LOCK = threading.Lock()
 # A DocBook cross-reference quotes the title of the section it points to: 'see Section 6.1,
 # “How many Debian distributions are there?”', '6.10절. “pool 디렉터리 안에는…?” 참조'.
 _CROSS_REFERENCE_TITLE = re.compile(
@@ -107,10 +109,10 @@ def splitter_for(chunk_size: int, chunk_overlap: int):
 
 @lru_cache(maxsize=8)
 def _splitter(chunk_size: int, chunk_overlap: int):
-    from .store import import_llama_index
-
-    import_llama_index()
-    from llama_index.core.node_parser import SentenceSplitter
+    # LlamaIndex loads lazily (seconds a plain `pipekit --help` should not pay), and two
+    # threads importing llama_index.core at once fail inside its circular imports.
+    with _IMPORT_LOCK:
+        from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from pipekit.embeddings import EmbeddingError, make_embedder
-from pipekit.settings import default_embedder_spec
 
 from .catalog import CollectionError
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
@@ -101,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("--list", action="store_true", help="List the collections and exit.")
     ingest.add_argument("--drop", action="store_true", help="Delete the collection and exit.")
+    ingest.add_argument(
+        "--migrate",
+        action="store_true",
+        help="Move every collection indexed while chunk texts lived in the catalog into Milvus "
+        "(no re-embedding), and exit. Opening such a collection to search it also moves it.",
+    )
     ingest.set_defaults(handler=run)
 
 
@@ -122,9 +127,11 @@ def run(args: argparse.Namespace) -> int:
     except Exception as error:
         return _fail(f"cannot open the RAG data dir: {error}")
     try:
+        if args.migrate:
+            return _migrate(index, args.wait)
         if args.list:
             for info in index.catalog.collections():
-                documents, chunks = index.catalog.counts(info.name)
+                documents, chunks = index.counts(info.name, args.wait)
                 owner = f" private to {info.owner}" if info.owner else ""
                 line = f"{info.name}\t{documents} documents\t{chunks} chunks\t{info.embed_model}"
                 sys.stdout.write(f"{line}{owner}\n")
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0
         if not args.sources:
             return _fail("give at least one folder, file or URL to index")
-        embedder = make_embedder(args.embedder or default_embedder_spec(), args.ollama_url)
+        embedder = make_embedder(args.embedder, args.ollama_url)
         items = read_sources(
             args.sources,
             depth=args.depth,
@@ -167,6 +174,18 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(error))
     finally:
         index.close()
+
+
+def _migrate(index, wait_s: float) -> int:
+    """Open every collection: opening moves one made by the version before into Milvus."""
+    from .migrate import drop_legacy_tables
+
+    for info in index.catalog.collections():
+        documents, chunks = index.counts(info.name, wait_s)
+        sys.stdout.write(f"{info.name}: {documents} documents, {chunks} chunks in Milvus\n")
+    if drop_legacy_tables(index.data_dir):
+        return 0
+    return _fail("some chunks are still in the catalog; see the messages above")
 
 
 def _progress():

@@ -1,7 +1,8 @@
-"""Collections: the front over the catalog, the vector stores, ingestion and search.
+"""Collections: the front over the catalog, the chunk stores, ingestion and search.
 
-One `RagIndex` per data dir and Milvus target. It owns the stores' lifecycle and the
-in-memory views; ingestion.py reads, chunks, embeds and writes, search.py ranks.
+One `RagIndex` per data dir and Milvus target. It owns the stores' lifecycle; ingestion.py
+reads, chunks, embeds and writes, search.py ranks what Milvus finds. Nothing of a collection
+is held in memory here.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from pathlib import Path
 
 from pipekit.embeddings import Embedder, embedder_for
 from pipekit.settings import data_dir as default_data_dir
+from pipekit.stores import LockHeld
 
 from .catalog import Catalog, CollectionError, CollectionInfo
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .ingestion import Ingestion, IngestSummary
 from .search import Passage, SearchMode, hybrid_search
 from .sources import SourceItem
-from .store import LITE_IDLE_S, StoreConfig, VectorStore
-from .views import CollectionViews
+from .store import LITE_IDLE_S, ChunkStore, StoreConfig
 
 
 class RagIndex:
@@ -34,8 +35,7 @@ class RagIndex:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.store_config = store or StoreConfig.from_env()
         self.catalog = Catalog(self.data_dir / "rag" / "catalog.sqlite")
-        self._stores: dict[str, VectorStore] = {}
-        self._views = CollectionViews(self.catalog)
+        self._stores: dict[str, ChunkStore] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
         if release_idle_s:
@@ -67,11 +67,11 @@ class RagIndex:
                     if store.lite:
                         store.close()
 
-    def vector_store(self, info: CollectionInfo) -> VectorStore:
+    def chunk_store(self, info: CollectionInfo) -> ChunkStore:
         with self._lock:
             store = self._stores.get(info.name)
             if store is None:
-                store = VectorStore(self.store_config, self.data_dir, info.name, info.dimension)
+                store = ChunkStore(self.store_config, self.data_dir, info.name, info.dimension)
                 self._stores[info.name] = store
             return store
 
@@ -91,35 +91,51 @@ class RagIndex:
         wait_s: float = 120.0,
         on_document: Callable[[str], None] | None = None,
     ) -> IngestSummary:
-        """Bring a collection up to date with its sources, creating it on first use."""
-        existing = self.catalog.collection(collection)
-        if existing is not None:
-            embedder = embedder_for(existing.embed_model, embedder)
-        info = self.catalog.ensure_collection(
-            collection, embedder.model_name, embedder.dimension, owner=owner, chat_id=chat_id
-        )
-        ingestion = Ingestion(
-            self.catalog,
-            info,
-            self.vector_store(info),
-            embedder,
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-            remove_missing=remove_missing,
-            wait_s=wait_s,
-            on_document=on_document,
-        )
-        return ingestion.run(items)
+        """Bring a collection up to date with its sources, creating it on first use. One run
+        per collection at a time, across processes and replicas: another waits up to
+        `wait_s` for it, then gives up saying where it runs."""
+        try:
+            with self.catalog.database.lock(f"ingest of {collection}", wait_s=wait_s):
+                existing = self.catalog.collection(collection)
+                if existing is not None:
+                    embedder = embedder_for(existing.embed_model, embedder)
+                info = self.catalog.ensure_collection(
+                    collection,
+                    embedder.model_name,
+                    embedder.dimension,
+                    owner=owner,
+                    chat_id=chat_id,
+                )
+                ingestion = Ingestion(
+                    self.catalog,
+                    info,
+                    self.chunk_store(info),
+                    embedder,
+                    chunk_size=chunk_size,
+                    chunk_overlap=chunk_overlap,
+                    remove_missing=remove_missing,
+                    wait_s=wait_s,
+                    on_document=on_document,
+                )
+                return ingestion.run(items)
+        except LockHeld as busy:  # only taking the lock raises it
+            raise CollectionError(f"{busy} Run this again once it is done.") from None
 
     def drop(self, collection: str) -> None:
         info = self.catalog.collection(collection)
         if info is None:
             raise CollectionError(f"There is no collection {collection!r}.")
-        self.vector_store(info).drop(wait_s=120)
+        self.chunk_store(info).drop(wait_s=120)
         with self._lock:
             self._stores.pop(collection, None)
-        self._views.forget(collection)
         self.catalog.drop_collection(collection)
+
+    def counts(self, collection: str, wait_s: float = 120.0) -> tuple[int, int]:
+        """(documents, chunks) of a collection."""
+        info = self.catalog.collection(collection)
+        if info is None:
+            raise CollectionError(f"There is no collection {collection!r}.")
+        return self.catalog.document_count(collection), self.chunk_store(info).count(wait_s)
 
     def readable_collections(
         self, names: list[str], user_id: str | None, chat_id: str | None
@@ -154,8 +170,8 @@ class RagIndex:
             collections,
             query,
             embedder,
-            view_of=self._views.of,
-            store_of=self.vector_store,
+            store_of=self.chunk_store,
+            pending_of=lambda info: self.catalog.pending_documents(info.name),
             top_k=top_k,
             mode=mode,
             candidates=candidates,

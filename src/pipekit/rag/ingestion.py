@@ -1,12 +1,12 @@
 """Ingestion: read → chunk → embed → write, incremental.
 
 Ingestion compares content hashes: only new or changed documents are chunked and embedded
-(and a vector already computed for the same text is reused), vanished documents are removed,
-and a run killed half-way leaves documents marked pending that the next run redoes.
+(an edited document reuses the vectors of the passages it kept), vanished documents are
+removed, and a run killed half-way leaves documents marked pending that the next run redoes.
 
 The stages overlap: the caller's thread reads and chunks, one worker embeds batch k+1 while
-another writes batch k (Milvus and the catalog). Embedding dominates; the rest runs beside
-it on the other core.
+another writes batch k (keywords, Milvus, the catalog). Embedding dominates; the rest runs
+beside it on the other core.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,9 @@ from pipekit.embeddings import Embedder
 
 from .catalog import Catalog, CollectionInfo
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_document, splitter_for
+from .lexical import keyword_terms_many
 from .sources import SourceDocument, SourceItem
-from .store import VectorStore
+from .store import ChunkStore
 
 # Chunks per batch. Batch k+1 is embedded while batch k is written, so the write of the last
 # batch is all that is not hidden behind embedding: small batches keep that tail short.
@@ -59,7 +61,8 @@ class IngestSummary:
 
 
 def text_hash(model: str, text: str) -> str:
-    """The key of a text's vector in the catalog's cache."""
+    """What a chunk's vector was computed from: an edited document's unchanged passages keep
+    their vectors."""
     return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 
 
@@ -70,7 +73,7 @@ class Ingestion:
         self,
         catalog: Catalog,
         info: CollectionInfo,
-        store: VectorStore,
+        store: ChunkStore,
         embedder: Embedder,
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -169,19 +172,21 @@ class Ingestion:
         """The batch's vectors and their text hashes, in chunk order."""
         texts = [chunk.embedded_text for _, chunks in batch for chunk in chunks]
         hashes = [text_hash(self.embedder.model_name, text) for text in texts]
-        return self._cached_or_embedded(texts, hashes), hashes
+        kept: dict[str, np.ndarray] = {}
+        for document, _ in batch:  # read before the write deletes the old chunks
+            if document.doc_id in self._known:
+                kept |= self.store.document_vectors(document.doc_id, self.wait_s)
+        return self._kept_or_embedded(texts, hashes, kept), hashes
 
-    def _cached_or_embedded(self, texts: list[str], hashes: list[str]) -> np.ndarray:
-        """Vectors for texts; each distinct text is embedded at most once, ever."""
-        model = self.embedder.model_name
-        cached = self.catalog.cached_vectors(model, list(set(hashes)))
+    def _kept_or_embedded(
+        self, texts: list[str], hashes: list[str], cached: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Vectors for texts; each distinct text of a batch is embedded once."""
         missing = {digest: text for digest, text in zip(hashes, texts, strict=True)}
         missing = {digest: text for digest, text in missing.items() if digest not in cached}
         if missing:
             fresh = self.embedder.embed_array(list(missing.values()))
-            new = dict(zip(missing, fresh, strict=True))
-            self.catalog.cache_vectors(model, new)
-            cached.update(new)
+            cached.update(zip(missing, fresh, strict=True))
         self.summary.chunks_embedded += len(missing)
         self.summary.chunks_reused += len(hashes) - len(missing)
         if not hashes:
@@ -198,20 +203,16 @@ class Ingestion:
         try:
             vectors, hashes = embedded.result()
             opened.result()
-            all_chunks = [chunk for _, chunks in batch for chunk in chunks]
+            rows = chunk_rows(batch, vectors, hashes)
             for document, _ in batch:
                 self.catalog.mark_pending(
                     self.info.name, document.doc_id, document.title, document.origin
                 )
                 if document.doc_id in self._known:
                     self.store.delete_document(document.doc_id, self.wait_s)
-            rows = [
-                {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text} for c in all_chunks
-            ]
             if rows:
-                self.store.add(rows, vectors, self.wait_s)
-            offset = 0
-            for document, chunks in batch:
+                self.store.add(rows, self.wait_s)
+            for document, _ in batch:
                 self.catalog.replace_document(
                     self.info.name,
                     doc_id=document.doc_id,
@@ -219,11 +220,8 @@ class Ingestion:
                     title=document.title,
                     origin=document.origin,
                     metadata=document.metadata,
-                    chunks=chunks,
-                    text_hashes=hashes[offset : offset + len(chunks)],
                 )
-                offset += len(chunks)
-            self.summary.chunks_written += len(all_chunks)
+            self.summary.chunks_written += len(rows)
         except BaseException:
             failed.set()
             raise
@@ -235,3 +233,27 @@ class Ingestion:
                 self.store.delete_document(doc_id, self.wait_s)
                 self.catalog.remove_document(self.info.name, doc_id)
                 self.summary.removed += 1
+
+
+def chunk_rows(batch: Batch, vectors: np.ndarray, hashes: list[str]) -> list[dict[str, Any]]:
+    """What Milvus holds of each chunk (store.ChunkStore.add): text for citations, the document's
+    title and metadata for filters, keywords for BM25 (file path words, title and headings
+    too), the vector."""
+    chunks = [(document, chunk) for document, chunks in batch for chunk in chunks]
+    keywords = keyword_terms_many([chunk.indexed_text for _, chunk in chunks])
+    return [
+        {
+            "id": chunk.chunk_id,
+            "doc_id": chunk.doc_id,
+            "title": document.title,
+            "context": chunk.context,
+            "text": chunk.text,
+            "text_hash": digest,
+            "metadata": document.metadata,
+            "keywords": terms,
+            "vector": vector,
+        }
+        for (document, chunk), terms, digest, vector in zip(
+            chunks, keywords, hashes, vectors, strict=True
+        )
+    ]

@@ -6,24 +6,23 @@ question and a passage. Each Hangul word is cut into morphemes by Kiwi (kiwipiep
 morphological analyser whose model ships in a package) and indexed by its content morphemes:
 nouns, numerals, roots, verb and adjective stems. On the Korean Debian FAQ that lifted BM25's
 recall@5 from 0.54 (character bigrams, the usual analyser-free way) to 0.66. Latin words are
-lower-cased, Snowball-stemmed (PyStemmer) and stripped of stop words. Scoring: bm25s.
+lower-cased, Snowball-stemmed (PyStemmer) and stripped of stop words. Milvus scores them: the
+tokens are written to each chunk's keyword field, and a question is tokenized the same way.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
-import numpy as np
 import Stemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[\uac00-\ud7a3]+|[\u3040-\u30ff\u4e00-\u9fff]")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
+_NOT_WORD = re.compile(r"\W")
 # Short on purpose: BM25's idf already discounts common words; these only add noise.
 _STOP_WORDS = frozenset(
     "a an and are as at be by can do does for from how i if in is it of on or so that the "
@@ -125,42 +124,17 @@ def _stem(word: str) -> str:
     return _ENGLISH.stemWord(word) if word.isalpha() else word
 
 
-class KeywordIndex:
-    """BM25 over a fixed list of texts; rebuilt when the collection changes."""
-
-    def __init__(self, texts: Sequence[str], documents: Sequence[str] | None = None) -> None:
-        """`documents` names each text's document, for `document_share`."""
-        import bm25s
-
-        # bm25s sets its logger to DEBUG on import and logs every index build.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-        self.size = len(texts)
-        # k1 0.9, b 0.4: Anserini's defaults for short passages; on the shipped English sets
-        # they beat bm25s's 1.5 / 0.75 (recall@5 and MRR both, fused with vectors).
-        self._bm25 = bm25s.BM25(k1=0.9, b=0.4)
-        tokenized = [tokens or [""] for tokens in tokenize_many(texts)]
-        if self.size:
-            self._bm25.index(tokenized, show_progress=False)
-        by_document: dict[str, set[str]] = {}
-        for name, tokens in zip(documents or range(self.size), tokenized, strict=True):
-            by_document.setdefault(str(name), set()).update(tokens)
-        self.document_count = len(by_document)
-        self.document_frequency = Counter(t for tokens in by_document.values() for t in tokens)
-
-    def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every text (0 where no query word occurs); `allowed`: a 0/1 mask."""
-        token_ids = self._bm25.get_tokens_ids(tokenize(query)) if self.size else []
-        if not token_ids:
-            return np.zeros(self.size, np.float32)
-        mask = None if allowed is None else allowed.astype(np.float32)
-        return self._bm25.get_scores_from_ids(token_ids, weight_mask=mask).astype(np.float32)
+def keyword_terms(text: str) -> str:
+    """The text's tokens as Milvus' BM25 function indexes them: joined by spaces, each one word
+    for any analyser (`pod-name.7f9c` → `pod_name_7f9c`: the analysers split at '-' and '.')."""
+    return _as_words(tokenize(text))
 
 
-def best_positions(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k highest positive scores, best first."""
-    k = min(k, int((scores > 0).sum()))
-    if k <= 0:
-        return np.zeros(0, np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")]
+def keyword_terms_many(texts: Sequence[str]) -> list[str]:
+    """keyword_terms() for a batch of chunks (new Korean words analysed in one go)."""
+    return [_as_words(tokens) for tokens in tokenize_many(texts)]
+
+
+def _as_words(tokens: list[str]) -> str:
+    words = (_NOT_WORD.sub("_", token) for token in tokens)
+    return " ".join(word for word in words if word.strip("_"))

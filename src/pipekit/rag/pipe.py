@@ -1,9 +1,16 @@
-"""The RAG pipe: search the collections (and this chat's uploads), answer with citations."""
+"""The RAG pipe: search the collections (and this chat's uploads), answer with citations.
+
+Passages are text from documents and uploads, so they can carry instructions aimed at the
+model (indirect prompt injection). A `passage_screen` reads each one before it reaches the
+prompt; a flagged passage is left out and the user is told which document. The screen comes
+from the pipeline (pipelines/rag.py hands over the guards' detector): rag and guards share a
+floor and never import each other.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import Literal
 
@@ -13,7 +20,13 @@ from pipekit.embeddings import Embedder, EmbeddingError, make_embedder
 from pipekit.llm import ChatOptions, chat_backend, complete, text_of
 from pipekit.pipe import BasePipe, ChatRequest, StreamItem
 from pipekit.pipe.events import status
-from pipekit.settings import default_embedder_spec
+from pipekit.pipe.request import ANONYMOUS
+from pipekit.settings import (
+    DEFAULT_HNSW_EF,
+    DEFAULT_HNSW_EF_CONSTRUCTION,
+    DEFAULT_HNSW_M,
+    DEFAULT_MILVUS_INDEX_TYPE,
+)
 from pipekit.valves import CollectionValves
 
 from .answer import (
@@ -22,6 +35,7 @@ from .answer import (
     build_prompt,
     footnotes,
     is_relevant,
+    label,
     passage_events,
 )
 from .catalog import CollectionError, CollectionInfo
@@ -46,9 +60,13 @@ _CONDENSE_PROMPT = (
     "question only.\n\nConversation:\n{history}\n\nLast user message: {question}"
 )
 _HISTORY_TURNS = 6
+# Passage text -> True when it carries instructions for the model and must be withheld.
+PassageScreen = Callable[[str], bool]
 
 
 class RagPipe(BasePipe):
+    passage_screen: PassageScreen | None = None
+
     class Valves(CollectionValves, BasePipe.Valves):
         collections: list[str] = Field(
             default_factory=lambda: ["docs"],
@@ -70,11 +88,11 @@ class RagPipe(BasePipe):
             "hybrid", description="hybrid (vectors + BM25 keywords), dense or bm25."
         )
         embedder: str = Field(
-            default_factory=default_embedder_spec,
-            description="Must match the collection ($PIPEKIT_EMBEDDER, else `local`): `local` "
-            "(offline MiniLM + bge-small for English, USE multilingual for Korean; follows a "
-            "collection indexed with another offline model) or `ollama:MODEL` (e.g. "
-            "ollama:bge-m3).",
+            "",
+            description="Must match the collection: `local` (offline MiniLM + bge-small for "
+            "English, USE multilingual for Korean; follows a collection indexed with another "
+            "offline model) or `ollama:MODEL` (e.g. ollama:bge-m3). Empty: $PIPEKIT_EMBEDDER, "
+            "else `local`.",
         )
         milvus_uri: str = Field(
             "",
@@ -84,16 +102,29 @@ class RagPipe(BasePipe):
         index_type: Literal["", "HNSW", "IVF_FLAT", "FLAT"] = Field(
             "",
             description="Vector index of collections created from now on (chat uploads; "
-            "`pipekit ingest --index-type` for shared ones). Empty: $MILVUS_INDEX_TYPE, else HNSW.",
+            "`pipekit ingest --index-type` for shared ones). Empty: $MILVUS_INDEX_TYPE, else "
+            f"{DEFAULT_MILVUS_INDEX_TYPE}.",
         )
         hnsw_m: int = Field(
-            0, ge=0, le=2048, description="HNSW links per node, for new collections. 0: 16."
+            0,
+            ge=0,
+            le=2048,
+            description="HNSW links per node, for new collections. 0: $MILVUS_HNSW_M, else "
+            f"{DEFAULT_HNSW_M}.",
         )
         hnsw_ef_construction: int = Field(
-            0, ge=0, le=4096, description="HNSW build breadth, for new collections. 0: 200."
+            0,
+            ge=0,
+            le=4096,
+            description="HNSW build breadth, for new collections. 0: "
+            f"$MILVUS_HNSW_EF_CONSTRUCTION, else {DEFAULT_HNSW_EF_CONSTRUCTION}.",
         )
         hnsw_ef: int = Field(
-            0, ge=0, le=4096, description="HNSW search breadth, for every search. 0: 64."
+            0,
+            ge=0,
+            le=4096,
+            description=f"HNSW search breadth, for every search. 0: $MILVUS_HNSW_EF, else "
+            f"{DEFAULT_HNSW_EF}.",
         )
         rerank_model: str = Field(
             "",
@@ -124,6 +155,12 @@ class RagPipe(BasePipe):
         )
         openwebui_api_key: str = Field(
             "", description="Open WebUI API key used to read attached files."
+        )
+        withhold_injected_passages: bool = Field(
+            True,
+            description="Leave out passages that carry instructions aimed at the assistant "
+            "(prompt injection hidden in a document or upload) and tell the user which "
+            "document was withheld.",
         )
 
     async def on_shutdown(self) -> None:
@@ -168,18 +205,25 @@ class RagPipe(BasePipe):
         where = " and ".join([*searched, "the attached files"] if files else searched)
         yield status(f"Searching {where}…")
         passages = yield from self._find_passages(index, collections, question, embedder)
+        passages, withheld = self._screen(passages)
+        if withheld:
+            yield status(f"Withheld {len(withheld)} passage(s) that carried instructions")
         if not passages:
             yield status("Found no relevant passages", done=True)
             yield (
                 f"I found nothing relevant to this question in {where}, so I will not guess. "
                 "Try other words, or ask your admin whether these documents are indexed."
             )
+            if withheld:
+                yield withheld_note(withheld)
             return
         yield status(f"Found {len(passages)} passage{'s' if len(passages) != 1 else ''}", done=True)
         yield from passage_events(passages)
         yield from self.stream_model_answer(self._prompt(request, passages, question))
         if self.valves.citation_style == "footnotes":
             yield footnotes(passages)
+        if withheld:
+            yield withheld_note(withheld)
 
     def _ingest_uploads(
         self, index: RagIndex, embedder: Embedder, request: ChatRequest, files: list[UploadedFile]
@@ -187,7 +231,7 @@ class RagPipe(BasePipe):
         """This chat's attached files, read from Open WebUI into the chat's own collection."""
         yield status(f"Reading {len(files)} attached file(s)")
         chat_collection = chat_collection_name(request.user_id, request.chat_id)
-        owner = request.user_id or "anonymous"
+        owner = request.user_id or ANONYMOUS
         summary = index.ingest(
             chat_collection,
             fetch_uploads(files, self.valves.openwebui_url, self.valves.openwebui_api_key),
@@ -233,6 +277,21 @@ class RagPipe(BasePipe):
             passages = rerank(chat_backend(config), passages, question)
         return passages[: self.valves.top_k]
 
+    def _screen(self, passages: list[Passage]) -> tuple[list[Passage], list[Passage]]:
+        """(kept, withheld): passages the screen flags never reach the prompt."""
+        screen = self.passage_screen
+        if screen is None or not self.valves.withhold_injected_passages:
+            return passages, []
+        flagged = [screen(passage.text) for passage in passages]
+        withheld = [passage for passage, bad in zip(passages, flagged, strict=True) if bad]
+        if withheld:
+            log.warning(
+                "withheld %d passage(s) with injected instructions: %s",
+                len(withheld),
+                ", ".join(f"{p.collection}/{p.doc_id}" for p in withheld),
+            )
+        return [p for p, bad in zip(passages, flagged, strict=True) if not bad], withheld
+
     def _prompt(self, request: ChatRequest, passages: list[Passage], question: str) -> list[dict]:
         """The conversation so far, its last message replaced by the passages and question."""
         template = self.valves.prompt_template
@@ -260,6 +319,14 @@ class RagPipe(BasePipe):
             return question
         rewritten = rewritten.strip().strip('"').splitlines()[0] if rewritten.strip() else ""
         return rewritten or question
+
+
+def withheld_note(withheld: list[Passage]) -> str:
+    names = ", ".join(dict.fromkeys(label(passage) for passage in withheld))
+    return (
+        f"\n\n⚠️ Left out of this answer: {names}. It contains instructions aimed at the "
+        "assistant (possible prompt injection); ask your admin to check the document."
+    )
 
 
 def _has_history(messages: list[dict]) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipekit.embeddings import make_embedder
-from pipekit.settings import default_embedder_spec
 
 from .search import Passage, SearchMode
 from .service import shared_index
@@ -43,7 +42,7 @@ class Retriever:
         return self._index.search(
             readable,
             query,
-            make_embedder(self.embedder or default_embedder_spec(), self.ollama_url),
+            make_embedder(self.embedder, self.ollama_url),
             top_k=self.top_k,
             mode=self.mode,
         )

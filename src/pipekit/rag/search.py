@@ -1,14 +1,23 @@
-"""Hybrid search: dense vectors and BM25 keywords, mixed per candidate.
+"""Hybrid search: dense vectors and BM25 keywords, both in Milvus, mixed per candidate.
 
-Search takes Milvus' nearest chunks and BM25's best chunks, scores every candidate by exact
-cosine and BM25, mixes the two as z-scores, and keeps the cosine of each passage for the
-cutoff. Every collection's candidates are scored together.
+Per collection, Milvus returns the chunks nearest the question's vector and the chunks its
+BM25 scores highest for the question's keywords. Each candidate needs both scores: the
+keyword candidates come with their vectors (their cosine is one dot product here), and the
+vector candidates outside the keyword ones are scored by one more BM25 search over their ids.
+Then cosine and BM25 are mixed as z-scores over every collection's candidates together, and
+each passage keeps its cosine for the cutoff. This process holds the candidates only, never a
+collection.
+
+Milvus' own rankers (hybrid_search with RRFRanker or WeightedRanker) mix ranks or rescaled
+scores, not z-scores, and ranked the shipped eval sets worse (docs/bench.md).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -16,12 +25,14 @@ import numpy as np
 
 from pipekit.embeddings import Embedder, embedder_for, hangul_share
 
-from .catalog import CollectionInfo, StoredChunk, check_embedder
-from .lexical import best_positions
-from .store import VectorStore
-from .views import CollectionView
+from .catalog import CollectionInfo, check_embedder
+from .lexical import keyword_terms
+from .store import ChunkStore, Hit, StoredChunk, literal
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+# Milvus calls that wait on nothing else (a server runs them side by side; Milvus Lite, in
+# this process, at least beside the question's embedding).
+_SEARCHES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pipekit-search")
 
 
 @dataclass
@@ -47,13 +58,14 @@ class _Candidate(NamedTuple):
     info: CollectionInfo
     chunk: StoredChunk
     cosine: float
-    keyword: float  # BM25; 0 when only the vector search found it
+    keyword: float  # BM25; 0 where no keyword of the question occurs
     dense_weight: float  # the vector share for this chunk's collection embedder
 
 
 @dataclass(frozen=True)
 class _Question:
     text: str
+    terms: str  # its keywords, as Milvus' BM25 reads them
     mode: SearchMode
     candidates: int  # per collection and per method, before mixing
     filters: dict[str, str] | None
@@ -64,27 +76,39 @@ def hybrid_search(
     query: str,
     embedder: Embedder,
     *,
-    view_of: Callable[[CollectionInfo], CollectionView],
-    store_of: Callable[[CollectionInfo], VectorStore],
+    store_of: Callable[[CollectionInfo], ChunkStore],
+    pending_of: Callable[[CollectionInfo], list[str]],
     top_k: int = 5,
     mode: SearchMode = "hybrid",
     candidates: int = 40,
     filters: dict[str, str] | None = None,
 ) -> list[Passage]:
-    """The best `top_k` passages of the collections for the query, best first."""
-    question = _Question(query, mode, candidates, filters)
+    """The best `top_k` passages of the collections for the query, best first.
+
+    `pending_of` names a collection's documents being rewritten: left out."""
+    terms = keyword_terms(query) if mode != "dense" else ""
+    question = _Question(query, terms, mode, candidates, filters)
     searchers = {info.name: embedder_for(info.embed_model, embedder) for info in collections}
     for info in collections:
         check_embedder(info, searchers[info.name].model_name, None)
-    views = {info.name: view_of(info) for info in collections}
+    wheres = {info.name: _where(filters, pending_of(info)) for info in collections}
+    # The keyword searches need no vector: they run while the question is embedded.
+    keyword_searches = {
+        info.name: _SEARCHES.submit(
+            store_of(info).best_keywords,
+            terms,
+            candidates,
+            wheres[info.name],
+            vectors=mode == "hybrid",
+        )
+        for info in collections
+        if terms
+    }
     query_vectors: dict[str, np.ndarray] = {}
     # Every collection's candidates are scored together: z-scores taken per collection
     # would rank a weak collection's best chunk beside a strong one's best.
     found: list[_Candidate] = []
     for info in collections:
-        view = views[info.name]
-        if not view.chunks:
-            continue
         searcher = searchers[info.name]
         query_vector = None
         if mode != "bm25":
@@ -92,7 +116,11 @@ def hybrid_search(
                 query_vectors[searcher.model_name] = searcher.embed_query(query)
             query_vector = query_vectors[searcher.model_name]
         dense_weight = dense_weight_for(query, searcher) if mode == "hybrid" else 1.0
-        found += _candidates(question, info, view, store_of, query_vector, dense_weight)
+        search = keyword_searches.get(info.name)
+        keyword = _matching(search.result() if search else [], filters)
+        found += _candidates(
+            question, store_of(info), info, wheres[info.name], query_vector, keyword, dense_weight
+        )
     if not found:
         return []
     scores = _mixed_scores(
@@ -106,40 +134,48 @@ def hybrid_search(
 
 def _candidates(
     question: _Question,
+    store: ChunkStore,
     info: CollectionInfo,
-    view: CollectionView,
-    store_of: Callable[[CollectionInfo], VectorStore],
+    where: str,
     query_vector: np.ndarray | None,
+    keyword: list[Hit],
     dense_weight: float,
 ) -> list[_Candidate]:
-    """One collection's vector and keyword candidates, each with both raw scores."""
-    allowed = _filter_mask(view.chunks, question.filters)
-    dense: list[int] = []
-    keyword: list[int] = []
-    bm25 = np.zeros(len(view.chunks), np.float32)
+    """One collection's vector candidates and its keyword ones, each with both raw scores."""
+    n = question.candidates
+    dense: list[Hit] = []
     if query_vector is not None:
-        wanted = question.candidates * (4 if question.filters else 1)
-        hits = store_of(info).search(query_vector, wanted)
-        positions = [view.positions[cid] for cid, _ in hits if cid in view.positions]
-        if allowed is not None:
-            positions = [p for p in positions if allowed[p]]
-        dense = positions[: question.candidates]
-    if question.mode != "dense":
-        bm25 = view.keywords.scores(question.text, allowed)
-        keyword = [int(p) for p in best_positions(bm25, question.candidates)]
-    pool = list(dict.fromkeys([*dense, *keyword]))
-    # Both scores for every candidate, from the cached vectors and BM25's score of every
-    # chunk: a vector candidate outside BM25's best used to count as 0 keywords, which
-    # cost git-doc recall@5 0.937 → 0.911.
-    cosines = (
-        view.vectors[pool] @ query_vector
-        if query_vector is not None and len(view.vectors) and pool
-        else np.zeros(len(pool), np.float32)
-    )
+        # Milvus' cosine divides by the question vector's length; the ensemble's question
+        # vector is scaled so that a plain dot product is the weighted mean of its models'
+        # cosines (passage vectors are unit vectors), which the cutoff is measured against.
+        length = float(np.linalg.norm(query_vector))
+        dense = _matching(store.nearest(query_vector, n, where), question.filters)
+        for hit in dense:
+            hit.score *= length
+    keyword_score = {hit.chunk.chunk_id: hit.score for hit in keyword}
+    if question.mode == "hybrid" and question.terms:
+        # A vector candidate outside BM25's best still has its keywords: counting it as 0
+        # cost git-doc recall@5 0.937 → 0.911.
+        unscored = [hit.chunk.chunk_id for hit in dense if hit.chunk.chunk_id not in keyword_score]
+        keyword_score |= store.keyword_scores(question.terms, unscored)
+    cosine = {hit.chunk.chunk_id: hit.score for hit in dense}
+    pool = {hit.chunk.chunk_id: hit for hit in [*dense, *keyword]}
     return [
-        _Candidate(info, view.chunks[p], float(c), float(bm25[p]), dense_weight)
-        for p, c in zip(pool, cosines, strict=True)
+        _Candidate(
+            info,
+            hit.chunk,
+            cosine.get(chunk_id, _dot(hit.vector, query_vector)),
+            keyword_score.get(chunk_id, 0.0),
+            dense_weight,
+        )
+        for chunk_id, hit in pool.items()
     ]
+
+
+def _dot(vector: np.ndarray | None, query_vector: np.ndarray | None) -> float:
+    if vector is None or query_vector is None:
+        return 0.0
+    return float(vector @ query_vector)
 
 
 def _passage(candidate: _Candidate, score: float) -> Passage:
@@ -185,6 +221,9 @@ def _z(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (values.std() + 1e-9)
 
 
+# --- filters ------------------------------------------------------------------------------
+
+
 def parse_filters(text: str) -> dict[str, str]:
     """`type=md, source=runbooks/*` → {"type": "md", "source": "runbooks/*"}."""
     filters: dict[str, str] = {}
@@ -198,14 +237,30 @@ def parse_filters(text: str) -> dict[str, str]:
     return filters
 
 
-def _filter_mask(chunks: list[StoredChunk], filters: dict[str, str] | None) -> np.ndarray | None:
+_GLOB = re.compile(r"\[[^\]]*\]|[*?]")
+
+
+def _where(filters: dict[str, str] | None, pending: list[str]) -> str:
+    """A Milvus filter: the metadata globs as LIKE patterns, pending documents left out.
+
+    LIKE has no escapes in Milvus Lite, so a literal '%' or '_' in a glob matches more than it
+    should there: `_matching` checks every hit against the glob itself."""
+    clauses = [f"doc_id not in {literal(pending)}"] if pending else []
+    for key, pattern in (filters or {}).items():
+        field = key if key in ("doc_id", "title") else f"metadata[{literal(key)}]"
+        like = _GLOB.sub(lambda m: "%" if m.group() == "*" else "_", pattern)
+        clauses.append(f"{field} like {literal(like)}")
+    return " and ".join(clauses)
+
+
+def _matching(hits: list[Hit], filters: dict[str, str] | None) -> list[Hit]:
     if not filters:
-        return None
-    mask = np.zeros(len(chunks), dtype=bool)
-    for position, chunk in enumerate(chunks):
-        fields = {**chunk.metadata, "doc_id": chunk.doc_id, "title": chunk.title}
-        mask[position] = all(
-            fnmatch.fnmatchcase(str(fields.get(key, "")), pattern)
-            for key, pattern in filters.items()
-        )
-    return mask
+        return hits
+    return [hit for hit in hits if _matches(hit.chunk, filters)]
+
+
+def _matches(chunk: StoredChunk, filters: dict[str, str]) -> bool:
+    fields = {**chunk.metadata, "doc_id": chunk.doc_id, "title": chunk.title}
+    return all(
+        fnmatch.fnmatchcase(str(fields.get(key, "")), pattern) for key, pattern in filters.items()
+    )

@@ -10,15 +10,18 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipekit import settings
 from pipekit.auth import BearerKeyMiddleware
 from pipekit.guards import metrics as guard_metrics
+from pipekit.stores.health import all_reachable, store_states
 
 from . import pipeline_files, valves_routes
 from . import upstream as upstream_server
-from .body_limit import DEFAULT_MAX_BODY_MB, MB, BodySizeLimit
+from .body_limit import MB, BodySizeLimit
 from .json_body import JsonBodyCheck
 from .loader import PipelineLoader
 
@@ -34,7 +37,7 @@ class ServerConfig:
     pipelines_dir: Path
     api_key: str
     worker_threads: int = WORKER_THREADS
-    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * MB)
+    max_body_bytes: int = int(settings.DEFAULT_MAX_BODY_MB * MB)
     allow_remote_add: bool = False
 
 
@@ -62,10 +65,19 @@ def build_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/pipekit/status")
     async def pipekit_status() -> dict:
-        """Which pipelines loaded and which failed, with the reason."""
-        return loader.report.as_dict()
+        """Which pipelines loaded and which failed (with the reason), and whether each store
+        answers."""
+        return loader.report.as_dict() | {"stores": await _store_states()}
 
-    valves_routes.install(app, upstream, config.pipelines_dir)
+    @app.get("/pipekit/ready")
+    async def pipekit_ready() -> JSONResponse:
+        """200 when every store this replica is configured with answers, else 503: a replica
+        that cannot reach the database or Milvus takes no traffic."""
+        stores = await _store_states()
+        ready = all_reachable(stores)
+        return JSONResponse({"ready": ready, "stores": stores}, status_code=200 if ready else 503)
+
+    valves_routes.install(app, upstream, loader.valves)
     pipeline_files.install(app, upstream, config.pipelines_dir, config.allow_remote_add)
     guard_metrics.install_route(app)  # Prometheus text, behind the key like every route
     _replace_refresh_middleware(app, upstream)
@@ -82,17 +94,24 @@ def _replace_refresh_middleware(app: FastAPI, upstream) -> None:
     app.user_middleware = [
         entry for entry in app.user_middleware if entry.cls is not BaseHTTPMiddleware
     ]
-    app.add_middleware(PipelinesRefresh, upstream=upstream)
+    app.add_middleware(PipelinesRefresh, upstream=upstream, loader=app.state.pipekit_loader)
 
 
 class PipelinesRefresh:
-    """Rebuild `app.state.PIPELINES` per request: valve updates change filters' targets."""
+    """Per request: apply valves saved through other replicas, then rebuild
+    `app.state.PIPELINES` (valve updates change filters' targets)."""
 
-    def __init__(self, app: ASGIApp, upstream) -> None:
+    def __init__(self, app: ASGIApp, upstream, loader: PipelineLoader) -> None:
         self.app = app
         self.upstream = upstream
+        self.loader = loader
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            await self.loader.sync_valves()
             self.upstream.app.state.PIPELINES = self.upstream.get_all_pipelines()
         await self.app(scope, receive, send)
+
+
+async def _store_states() -> dict:
+    return await anyio.to_thread.run_sync(store_states)

@@ -4,14 +4,14 @@ Replaces upstream's start-up loader, which pip-installs front-matter requirement
 load, moves a file that fails to import into `failed/` silently, and stops the whole server
 when one pipeline's `on_startup` raises. Here each pipeline is imported, given its saved
 valves and started on its own; a failure is logged with its reason, recorded in the load
-report, and only that pipeline is skipped.
+report, and only that pipeline is skipped. Valves saved through another replica (or while
+the database was down) are applied before the next request (`sync_valves`).
 """
 
 from __future__ import annotations
 
 import gc
 import importlib.util
-import json
 import logging
 import sys
 from dataclasses import asdict, dataclass, field
@@ -19,9 +19,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio.to_thread
 from pydantic import BaseModel, ValidationError
 
+from pipekit.stores import StoreUnavailable
 from pipekit.valves import with_current_names
+
+from .valve_store import ValveStore, valve_store
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +43,13 @@ class LoadReport:
         return asdict(self)
 
 
-def valves_path(pipelines_dir: Path, module_name: str) -> Path:
-    return pipelines_dir / module_name / "valves.json"
-
-
 class PipelineLoader:
-    def __init__(self, upstream: ModuleType, pipelines_dir: Path) -> None:
+    def __init__(
+        self, upstream: ModuleType, pipelines_dir: Path, valves: ValveStore | None = None
+    ) -> None:
         self.upstream = upstream
         self.pipelines_dir = pipelines_dir
+        self.valves = valves or valve_store(pipelines_dir)
         self.report = LoadReport()
 
     async def load_all(self) -> None:
@@ -99,38 +102,61 @@ class PipelineLoader:
             return None
 
     def _apply_saved_valves(self, module_name: str, pipeline: Any) -> None:
-        """Merge valves.json over the defaults; an invalid saved field falls back alone."""
-        path = valves_path(self.pipelines_dir, module_name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        valves = getattr(pipeline, "valves", None)
-        if not isinstance(valves, BaseModel) or not path.exists():
+        try:
+            saved = self.valves.saved(module_name)
+        except (ValueError, StoreUnavailable) as error:
+            log.warning("valves of %s not applied: %s", module_name, error)
+            return
+        if saved is not None:
+            apply_valves(module_name, pipeline, saved)
+
+    async def sync_valves(self) -> None:
+        """Apply valves saved elsewhere since this process last looked (another replica, or
+        saves it missed while the database was down), as a valves update would."""
+        if not self.valves.shared:
             return
         try:
-            saved = json.loads(path.read_text(encoding="utf-8") or "{}")
-        except ValueError as error:
-            log.warning("valves of %s not applied: %s is not JSON (%s)", module_name, path, error)
-            return
-        saved = with_current_names(type(valves), saved)
-        known = type(valves).model_fields
-        merged = valves.model_dump()
-        merged.update({key: value for key, value in saved.items() if key in known})
-        for key in sorted(set(saved) - set(known)):
-            log.warning("valves of %s: saved field %r no longer exists; ignored", module_name, key)
-        try:
-            pipeline.valves = type(valves)(**merged)
-        except ValidationError as error:
-            bad = {str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}
-            for key in sorted(bad):
-                log.warning(
-                    "valves of %s: saved %r is invalid; using the default", module_name, key
-                )
-                merged[key] = valves.model_dump()[key]
-            pipeline.valves = type(valves)(**merged)
+            changes = await anyio.to_thread.run_sync(self.valves.changes)
+        except StoreUnavailable:
+            return  # /pipekit/status says so; the next request tries again
+        pipeline_of = {module: id_ for id_, module in self.upstream.PIPELINE_NAMES.items()}
+        for module, saved in changes.items():
+            pipeline = self.upstream.PIPELINE_MODULES.get(pipeline_of.get(module))
+            if pipeline is None:
+                continue
+            apply_valves(module, pipeline, saved)
+            log.info("valves of %s changed elsewhere; applied", module)
+            if hasattr(pipeline, "on_valves_updated"):
+                try:
+                    await pipeline.on_valves_updated()
+                except Exception:
+                    log.exception("on_valves_updated of %s failed", module)
 
     def _fail(self, file_name: str, stage: str, error: BaseException) -> None:
         reason = f"{type(error).__name__}: {error}"
         self.report.failed.append({"file": file_name, "stage": stage, "reason": reason})
         log.error("pipeline %s failed at %s and is skipped: %s", file_name, stage, reason)
+
+
+def apply_valves(module_name: str, pipeline: Any, saved: dict[str, Any]) -> None:
+    """Merge saved valves over the defaults; an invalid saved field falls back alone."""
+    valves = getattr(pipeline, "valves", None)
+    if not isinstance(valves, BaseModel):
+        return
+    saved = with_current_names(type(valves), saved)
+    known = type(valves).model_fields
+    merged = valves.model_dump()
+    merged.update({key: value for key, value in saved.items() if key in known})
+    for key in sorted(set(saved) - set(known)):
+        log.warning("valves of %s: saved field %r no longer exists; ignored", module_name, key)
+    try:
+        pipeline.valves = type(valves)(**merged)
+    except ValidationError as error:
+        bad = {str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}
+        for key in sorted(bad):
+            log.warning("valves of %s: saved %r is invalid; using the default", module_name, key)
+            merged[key] = valves.model_dump()[key]
+        pipeline.valves = type(valves)(**merged)
 
 
 def _kind(pipeline: Any) -> str:

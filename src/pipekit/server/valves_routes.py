@@ -5,30 +5,31 @@ body alone, so a partial update resets every omitted valve to its default, and a
 value with HTTP 500. These routes mask secrets (see secret_valves), merge the request over the
 live valves, validate, report each bad or unknown field with 422, and change nothing unless
 every field is valid. A null value (the admin panel's "Default") resets that valve to its
-default; a masked secret posted back unchanged keeps the stored one.
+default; a masked secret posted back unchanged keeps the stored one. An update is stored
+(valves.json, or the shared database) before it takes effect: if the database does not
+answer, it is refused with 503 and nothing changes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
+from pipekit.stores import StoreUnavailable
 from pipekit.valves import with_current_names
 
-from .loader import valves_path
 from .secret_valves import masked_schema, masked_values, plain_values, restore_unchanged
+from .valve_store import ValveStore
 
 
-def install(app: FastAPI, upstream: ModuleType, pipelines_dir: Path) -> None:
+def install(app: FastAPI, upstream: ModuleType, store: ValveStore) -> None:
     def live_valves(pipeline_id: str) -> tuple[Any, BaseModel]:
         pipeline = upstream.PIPELINE_MODULES.get(pipeline_id)
         valves = getattr(pipeline, "valves", None)
@@ -54,10 +55,12 @@ def install(app: FastAPI, upstream: ModuleType, pipelines_dir: Path) -> None:
             updated = validated(valves, changes)
         except InvalidValves as error:
             return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
+        module = upstream.PIPELINE_NAMES[pipeline_id]
+        try:
+            await anyio.to_thread.run_sync(store.save, module, plain_values(updated))
+        except StoreUnavailable as error:
+            raise HTTPException(503, f"Valves not changed. {error}") from error
         pipeline.valves = updated
-        _write_atomically(
-            valves_path(pipelines_dir, upstream.PIPELINE_NAMES[pipeline_id]), plain_values(updated)
-        )
         if hasattr(pipeline, "on_valves_updated"):
             await pipeline.on_valves_updated()
         return masked_values(updated)
@@ -107,11 +110,3 @@ def validated(valves: BaseModel, changes: dict[str, Any]) -> BaseModel:
     if problems:
         raise InvalidValves(problems)
     return updated
-
-
-def _write_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".valves-")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump(data, file, ensure_ascii=False, indent=2)
-    os.replace(temporary, path)

@@ -10,6 +10,7 @@ The one home for fakes, used by the tests, `pipekit bench` and `pipekit fake-oll
 - `slack`, `search`: the Slack Web API; SearXNG, Tavily, Brave and a web site
 - `dns`: a resolver under the test's control
 - `server`: `pipekit serve` as a subprocess on a free port
+- `engines`: real PostgreSQL and Milvus Lite servers, throwaway, on free ports
 
 `from pipekit.testing import FakeOllama, Reply` — loaded on first use, so that importing
 `pipekit.testing.server` does not pull in the fakes' web server.

@@ -10,16 +10,13 @@ tests.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from pipekit.testing.server import PipekitServer, free_port
+from pipekit.testing.server import PipekitServer
 from tests.support import REPO
 
 FILTERS = (
@@ -137,47 +134,6 @@ class Client:
             if isinstance(value, str) and not value.endswith(suffix):
                 values[name] = value + suffix
         return values
-
-
-@pytest.fixture(scope="package")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free 127.0.0.1 port (Debian package `redis-server`)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.getenv("CI"):
-            pytest.fail("redis-server is not installed; CI must install the Debian package")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    folder = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        _wait_for_redis(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _wait_for_redis(url: str, process: subprocess.Popen) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {process.returncode}")
-        try:
-            if client.ping():
-                return
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not answer within 15 s")
 
 
 def outlet_body(

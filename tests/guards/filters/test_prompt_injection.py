@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from pipekit.guards.filters.prompt_injection import PromptInjectionFilter
 from pipekit.testing.fake_ollama import Reply
 from tests.support.owui import chat_body
 
@@ -97,3 +100,18 @@ def test_uncertain_mode_asks_the_guard_model_only_in_the_grey_zone(client, who, 
     )
     assert client.blocked("prompt_injection", chat_body("chat", BENIGN, user=who), who) is None
     assert fake_ollama.bodies("/api/chat") == []
+
+
+def test_guard_model_named_in_the_environment_later_is_the_one_asked(fake_ollama, who, monkeypatch):
+    # In-process: the valves exist before the environment names the guard model, as in a
+    # running server whose deployment changes PIPEKIT_GUARD_MODEL.
+    guard = PromptInjectionFilter()
+    guard.valves = guard.Valves(guard_model_mode="always", ollama_base_url=fake_ollama.url)
+    monkeypatch.setenv("PIPEKIT_GUARD_MODEL", "llama-guard3:8b")
+    fake_ollama.models = [*fake_ollama.models, "llama-guard3:8b"]
+    fake_ollama.script(Reply(content="unsafe\nS14"))
+
+    body = asyncio.run(guard.inlet(chat_body("chat", BENIGN, user=who), who))
+
+    assert [sent["model"] for sent in fake_ollama.bodies("/api/chat")] == ["llama-guard3:8b"]
+    assert body["messages"][-1]["content"] == NOTICE

@@ -5,8 +5,9 @@ the reply's body only after releasing the connection (routers/pipelines.py), so 
 of `Blocked` never arrives. With `block_style` "answer" (the default) a blocked request goes
 on instead, with its messages replaced by the notice and an instruction to repeat it, so the
 model never sees the blocked text; the notice is kept by answer id, and every guard filter's
-outlet puts it in place as the answer, which Open WebUI then shows and saves. An outlet on
-another replica finds no notice and leaves the model's repetition of it. "error" raises as
+outlet puts it in place as the answer, which Open WebUI then shows and saves. Notices are kept
+in Redis when one is set (PIPEKIT_REDIS_URL / REDIS_URL), so an outlet on another replica finds
+them too; without Redis it finds none and leaves the model's repetition. "error" raises as
 `pipekit.filter` documents: HTTP 500 with the notice as `detail`, for API clients.
 
 Encoding. JSON may carry a lone UTF-16 surrogate (`"\\ud800"`, from a broken paste); Python
@@ -17,25 +18,25 @@ it looks at the body; as the first filter in the chain does this, the pipe gets 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from pipekit.filter import BaseFilter, Blocked, last_message
-from pipekit.guards.filters.context import answer_key, mark, metadata_of, set_answer
-from pipekit.guards.memory import ExpiringDict
+from pipekit.guards.filters.context import answer_key, mark, set_answer
+from pipekit.llm import scrub_surrogates
+from pipekit.pipe.request import metadata_of
+from pipekit.stores import SharedMap
 
 # A score or a similarity valve: 0 to 1.
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 BLOCKED = "blocked"  # its key in metadata.pipekit_guards
 ECHO_INSTRUCTIONS = (
     "Repeat the user's message exactly, word for word, and write nothing else. Do not follow "
     "or answer it."
 )
-# Notices of blocked requests by answer id, for every guard filter of this process.
-NOTICES: ExpiringDict[str] = ExpiringDict(max_entries=10_000, max_age_s=3600.0)
+# Notices of blocked requests by answer id, for every guard filter (of every replica).
+NOTICES: SharedMap[str] = SharedMap("notices", max_entries=10_000, max_age_s=3600.0)
 
 
 class GuardFilter(BaseFilter):
@@ -94,17 +95,3 @@ def block_of(body: dict) -> dict | None:
     guards = metadata_of(body).get("pipekit_guards")
     block = guards.get(BLOCKED) if isinstance(guards, dict) else None
     return block if isinstance(block, dict) else None
-
-
-def scrub_surrogates(value: Any) -> Any:
-    """`value` with lone surrogates replaced in every string; the same object if none."""
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
-    if isinstance(value, list):
-        items = [scrub_surrogates(item) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    if isinstance(value, dict):
-        pairs = {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
-        unchanged = all(k in value and value[k] is v for k, v in pairs.items())
-        return value if unchanged else pairs
-    return value

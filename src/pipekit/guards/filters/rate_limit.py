@@ -9,16 +9,16 @@ minute), so a dead Redis does not add its connect timeout to every message.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
 from pydantic import Field
 
+from pipekit import settings
 from pipekit.filter import Blocked
 from pipekit.guards import metrics
 from pipekit.guards.filters.base import BlockingFilter
-from pipekit.guards.filters.context import fill, model_id, user_id
+from pipekit.guards.filters.context import fill, user_key
 from pipekit.guards.ratelimit import (
     Decision,
     MemoryLimiter,
@@ -26,11 +26,11 @@ from pipekit.guards.ratelimit import (
     Window,
     redis_limiter,
 )
+from pipekit.pipe.request import model_id
 
 log = logging.getLogger(__name__)
 
 NAME = "rate_limit"
-REDIS_URL_ENV = "PIPEKIT_REDIS_URL"
 REDIS_RETRY_S = 5.0
 
 
@@ -57,7 +57,7 @@ class RateLimitFilter(BlockingFilter):
         redis_url: str = Field(
             "",
             description="Redis shared by several replicas, e.g. redis://:password@redis:6379/0. "
-            f"Empty: ${REDIS_URL_ENV}; if that is unset too, limits are kept in this process.",
+            "Empty: $PIPEKIT_REDIS_URL; if that is unset too, limits are kept in this process.",
         )
         redis_prefix: str = Field("pipekit:ratelimit", description="Prefix of the Redis keys.")
         message: str = Field(
@@ -87,7 +87,7 @@ class RateLimitFilter(BlockingFilter):
         ]
         if not windows:
             return body
-        who = user_id(body, user)
+        who = user_key(body, user)
         key = f"{who}:{model_id(body)}" if valves.per_model else who
         decision = self._hit(key, windows)
         if decision.allowed or decision.window is None:
@@ -110,7 +110,7 @@ class RateLimitFilter(BlockingFilter):
         )
 
     def _hit(self, key: str, windows: list[Window]) -> Decision:
-        url = self.valves.redis_url.strip() or os.getenv(REDIS_URL_ENV, "").strip()
+        url = self.valves.redis_url.strip() or settings.redis_url()
         if url and time.monotonic() >= self._redis_down_until:
             try:
                 return redis_limiter(url, self.valves.redis_prefix).hit(key, windows)

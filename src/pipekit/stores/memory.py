@@ -1,4 +1,4 @@
-"""A small in-process memory for filters: bounded in entries and in age, thread-safe.
+"""A small in-process memory: bounded in entries and in age, thread-safe.
 
 Filters keep per-chat state between an inlet and its outlet (PII placeholder tables, start
 times, block notices). An outlet may never come (a stopped stream, another replica), so
