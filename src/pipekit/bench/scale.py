@@ -158,10 +158,11 @@ def _search(index, query: str, embedder):
 
 def _replica(data_dir: Path, uri: str, words: list[str], queries: int) -> dict[str, Any]:
     """A fresh process: open the index, first query, then the timed ones."""
+    # The words go on stdin: as an argument they pass the kernel's limit (E2BIG).
     completed = subprocess.run(
         [sys.executable, "-c", "from pipekit.bench.scale import replica; replica()",
-         str(data_dir), uri, json.dumps(words), str(queries)],
-        capture_output=True, text=True, timeout=3600, check=False,
+         str(data_dir), uri, str(queries)],
+        input=json.dumps(words), capture_output=True, text=True, timeout=3600, check=False,
     )  # fmt: skip
     if completed.returncode:
         raise RuntimeError(f"replica failed: {completed.stderr[-2000:]}")
@@ -169,16 +170,12 @@ def _replica(data_dir: Path, uri: str, words: list[str], queries: int) -> dict[s
 
 
 def replica() -> None:
-    """The replica process: argv data dir, Milvus URI, words (JSON), query count."""
+    """The replica process: argv data dir, Milvus URI, query count; the words (JSON) on stdin."""
     from pipekit.rag.index import RagIndex
     from pipekit.rag.store import StoreConfig
 
-    data_dir, uri, words, queries = (
-        Path(sys.argv[1]),
-        sys.argv[2],
-        json.loads(sys.argv[3]),
-        int(sys.argv[4]),
-    )
+    data_dir, uri, queries = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    words = json.loads(sys.stdin.read())
     embedder = HashEmbedder()
     pick = random.Random(11)
     questions = [" ".join(pick.choices(words, k=6)) for _ in range(int(queries) + 1)]
