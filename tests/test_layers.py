@@ -45,6 +45,7 @@ FLOORS: dict[str, int] = {
     "testing": 8,
     "bench": 9,
     "cli": 9,
+    "migrate_state": 9,
 }
 
 

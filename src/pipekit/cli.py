@@ -12,7 +12,7 @@ import sys
 # capability cannot stop `pipekit serve`.
 SUBCOMMANDS = {
     "serve": "pipekit.server.cli:register",
-    "migrate-state": "pipekit.server.migrate_state:register",
+    "migrate-state": "pipekit.migrate_state:register",
     "valves": "pipekit.valves.cli:register",
     "bench": "pipekit.bench:register",
     "fake-ollama": "pipekit.testing.cli:register",

@@ -22,10 +22,9 @@ from sqlalchemy import Table, select
 from pipekit import settings
 from pipekit.rag.catalog import PENDING
 from pipekit.rag.store import LITE_FILE
+from pipekit.server.valve_store import DatabaseValves, FileValves
 from pipekit.stores import Database, StoreUnavailable, redacted
 from pipekit.stores.schema import audit_log, collections, documents, pending_actions
-
-from .valve_store import DatabaseValves, FileValves
 
 log = logging.getLogger("pipekit.migrate_state")
 
