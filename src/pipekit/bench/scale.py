@@ -3,8 +3,9 @@
 A Milvus gRPC endpoint on 127.0.0.1 (Milvus Lite's server, started here; `--milvus-uri` for a
 Milvus cluster) holds one collection, grown to each size in turn by `RagIndex.ingest` with a
 cost-free embedder (a unit vector drawn from each text's hash), which times what ingestion
-costs besides embedding. At each size a fresh replica process opens the index and asks: its
-RSS after the first query, how long that query took, then hybrid query p50 and p95.
+costs besides embedding. At each size a fresh replica process, once ready (Milvus reached, as
+/pipekit/ready checks), opens the index and asks: its RSS after the first query, how long that
+query took, then hybrid query p50 and p95.
 
 `replicas` (bench/replicas.py): two `pipekit serve` replicas on one PostgreSQL and this Milvus
 against one replica, under a mixed load of questions, valve changes, approvals and an ingest:
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -179,6 +181,13 @@ def replica() -> None:
     embedder = HashEmbedder()
     pick = random.Random(11)
     questions = [" ".join(pick.choices(words, k=6)) for _ in range(int(queries) + 1)]
+    # A replica takes traffic once /pipekit/ready has reached Milvus (loading pymilvus, ~2 s
+    # of imports on this machine); the first query is timed from there, as a user meets it.
+    os.environ["MILVUS_URI"] = uri
+    from pipekit.stores.health import all_reachable, store_states
+
+    if not all_reachable(store_states()):
+        raise RuntimeError(f"replica not ready: {store_states()}")
     started = time.perf_counter()
     index = RagIndex(Path(data_dir), StoreConfig(uri=uri))
     _search(index, questions[0], embedder)
